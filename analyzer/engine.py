@@ -1,0 +1,74 @@
+"""The engine: one object the CLI, the service and batch jobs all call.
+
+Pipeline for one utterance: normalise → match (characters, then checks using jieba tokens) →
+flags with offsets mapped back to the original text → rewrites that no longer trigger.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from .lexicon import Lexicon, load_lexicon
+from .matcher import Match, Matcher
+from .model import AGENT, Flag, Transcript
+from .normalize import Normalized, detect_script, normalize
+from .rewrite import apply, candidate_suggestions
+from .segment import Segmenter
+
+
+class Engine:
+    """Built once (the lexicon compiled, jieba loaded), then shared; safe to call from threads."""
+
+    def __init__(self, extra_lexicons: Iterable[str | Path] = ()):
+        self.lexicon: Lexicon = load_lexicon(tuple(extra_lexicons))
+        literals = [p.literal for e in self.lexicon.entries for p in e.patterns]
+        self.segmenter = Segmenter(literals)
+        self.matcher = Matcher(self.lexicon, self.segmenter)
+
+    def initialize(self) -> Engine:
+        self.segmenter.initialize()
+        return self
+
+    # -- one utterance -------------------------------------------------------------------
+    def matches(self, text: str) -> tuple[Normalized, list[Match]]:
+        norm = normalize(text)
+        return norm, self.matcher.find(norm.text)
+
+    def check(self, text: str, role: str = AGENT, script: str | None = None) -> list[Flag]:
+        """Flags for one utterance; customer turns are never flagged."""
+        if role != AGENT or not text:
+            return []
+        norm, found = self.matches(text)
+        if not found:
+            return []
+        script = script or detect_script(text)
+        return [self._flag(m, norm, script) for m in found]
+
+    def _flag(self, m: Match, norm: Normalized, script: str) -> Flag:
+        start, end = norm.to_original(m.start, m.end)
+        original = norm.original
+        good, retriggering = [], []
+        for suggestion in candidate_suggestions(m, norm, script):
+            rewritten = apply(original, start, end, suggestion)
+            again = self._triggers_within(rewritten, start, start + len(suggestion))
+            (retriggering if again else good).append(suggestion)
+        suggestions = good or retriggering
+        return Flag(
+            start=start, end=end, text=original[start:end], category=m.entry.category,
+            confidence=m.entry.confidence, source="lexicon", rule=m.entry.id,
+            principle=m.entry.principle, suggestions=suggestions,
+            rewrite=apply(original, start, end, suggestions[0]),
+        )
+
+    def _triggers_within(self, text: str, start: int, stop: int) -> bool:
+        """Whether ``text`` has a trigger overlapping original offsets [start, stop)."""
+        norm, found = self.matches(text)
+        return any(a < stop and start < b for a, b in (norm.to_original(x.start, x.end) for x in found))
+
+    # -- a transcript --------------------------------------------------------------------
+    def analyze(self, transcript: Transcript) -> Transcript:
+        """Fill in the flags of every agent turn (in place) and return the transcript."""
+        transcript.script = detect_script([t.text for t in transcript.turns])
+        for turn in transcript.turns:
+            turn.flags = self.check(turn.text, turn.role, transcript.script)
+        return transcript

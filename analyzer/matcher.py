@@ -1,0 +1,149 @@
+"""Find lexicon triggers in normalised text.
+
+1. Aho-Corasick over every pattern literal finds candidates on characters (never on tokens).
+2. Checks drop false positives: slot constraints, the entry's antipatterns, quoted or reported
+   customer words, a negator right before the span, and spans that cut a dictionary word.
+3. Overlapping survivors are resolved leftmost-longest, then by confidence.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import ahocorasick
+
+from .lexicon import Entry, Lexicon, Pattern
+from .segment import Segmenter, Tokens
+
+
+@dataclass(frozen=True)
+class Match:
+    entry: Entry
+    start: int  # span over the normalised text
+    end: int
+    literal_end: int  # end of the trigger words (== end unless the span covers the slot)
+    slot: tuple[int, int] | None  # the slot's words, normalised offsets
+
+
+class Matcher:
+    def __init__(self, lexicon: Lexicon, segmenter: Segmenter):
+        self.lexicon = lexicon
+        self.segmenter = segmenter
+        checks = lexicon.checks
+        self._breaks = set(checks.clause_breaks)
+        self._automaton = ahocorasick.Automaton()
+        table: dict[str, list[tuple[Entry, Pattern]]] = {}
+        for entry in lexicon.entries:
+            for pattern in entry.patterns:
+                table.setdefault(pattern.literal, []).append((entry, pattern))
+        for literal, targets in table.items():
+            self._automaton.add_word(literal, (len(literal), tuple(targets)))
+        self._automaton.make_automaton()
+        self._quote_re = None
+        if checks.quote_pairs:
+            parts = [f"{re.escape(a)}[^{re.escape(b)}]*{re.escape(b)}" for a, b in checks.quote_pairs]
+            self._quote_re = re.compile("|".join(parts))
+
+    @property
+    def literals(self) -> list[str]:
+        return list(self._automaton.keys())
+
+    def find(self, text: str) -> list[Match]:
+        """All trigger matches in normalised ``text``, non-overlapping, in order."""
+        found: list[Match] = []
+        ctx = _Context(self, text)
+        for last, (length, targets) in self._automaton.iter(text):
+            start = last + 1 - length
+            for entry, pattern in targets:
+                match = ctx.check(entry, pattern, start, last + 1)
+                if match is not None:
+                    found.append(match)
+        return _resolve(found)
+
+
+class _Context:
+    """Per-text state computed lazily: tokens, quoted regions, antipattern hits."""
+
+    def __init__(self, matcher: Matcher, text: str):
+        self.m = matcher
+        self.text = text
+        self._tokens: Tokens | None = None
+        self._quoted: list[tuple[int, int]] | None = None
+        self._anti: dict[str, list[tuple[int, int]]] = {}
+
+    def tokens(self) -> Tokens:
+        if self._tokens is None:
+            self._tokens = self.m.segmenter.tokens(self.text)
+        return self._tokens
+
+    def quoted(self) -> list[tuple[int, int]]:
+        if self._quoted is None:
+            rx = self.m._quote_re
+            self._quoted = [(q.start(), q.end()) for q in rx.finditer(self.text)] if rx else []
+        return self._quoted
+
+    def antipattern_spans(self, entry: Entry) -> list[tuple[int, int]]:
+        spans = self._anti.get(entry.id)
+        if spans is None:
+            spans = [(a.start(), a.end()) for rx in entry.antipatterns for a in rx.finditer(self.text)]
+            self._anti[entry.id] = spans
+        return spans
+
+    def clause_start(self, pos: int) -> int:
+        i = pos
+        while i > 0 and self.text[i - 1] not in self.m._breaks:
+            i -= 1
+        return i
+
+    def slot_after(self, pos: int, limit: int) -> tuple[int, int]:
+        """The rest of the clause after ``pos`` (at most ``limit`` characters)."""
+        text, breaks = self.text, self.m._breaks - {" "}
+        i = pos
+        while i < len(text) and text[i] == " ":
+            i += 1
+        j = i
+        while j < len(text) and text[j] not in breaks and j - i < limit:
+            j += 1
+        while j > i and text[j - 1] == " ":
+            j -= 1
+        return i, j
+
+    def check(self, entry: Entry, pattern: Pattern, start: int, lit_end: int) -> Match | None:
+        text, checks = self.text, self.m.lexicon.checks
+        slot = None
+        end = lit_end
+        if pattern.tail_slot:
+            s0, s1 = self.slot_after(lit_end, entry.slot.max)
+            words = text[s0:s1]
+            if len(words) < entry.slot.min or words.startswith(entry.slot.not_start):
+                return None
+            slot = (s0, s1)
+            if entry.span_covers_slot:
+                end = s1
+        if any(a < lit_end and start < b for a, b in self.antipattern_spans(entry)):
+            return None
+        if any(a < start and lit_end <= b for a, b in self.quoted()):
+            return None
+        before = text[self.clause_start(start):start].rstrip()
+        if before.endswith(checks.negators):
+            return None
+        if any(marker in before for marker in checks.reported_speech):
+            return None
+        if entry.boundary and self.m.segmenter.cuts_word(self.tokens(), start, lit_end):
+            return None
+        return Match(entry, start, end, lit_end, slot)
+
+
+def _resolve(found: list[Match]) -> list[Match]:
+    """Keep non-overlapping matches: leftmost, then longest trigger words, then most confident."""
+    found.sort(key=lambda m: (m.start, -(m.literal_end - m.start), -m.entry.confidence, m.entry.id))
+    kept: list[Match] = []
+    for m in found:
+        if kept and m.start < kept[-1].end:
+            prev = kept[-1]
+            # a longer trigger starting inside the previous one wins over it
+            if (m.literal_end - m.start) > (prev.literal_end - prev.start) and m.literal_end > prev.literal_end:
+                kept[-1] = m
+            continue
+        kept.append(m)
+    return kept

@@ -1,0 +1,99 @@
+"""Normalisation for analysis, with every character mapped back to the original text.
+
+Analysis runs on Simplified characters with half-width ASCII; flags must point into the text as
+the agent wrote it. ``normalize`` returns both texts and, for each normalised character, the
+original span it came from.
+
+Traditional → Simplified uses OpenCC's ``tw2sp`` tables (characters, Taiwan phrasing such as
+軟體 → 软件), after folding the few variant characters OpenCC keeps (妳 → 你). A phrase conversion can in
+principle change the length of a run; such runs fall back to character-by-character conversion,
+so the offset map stays exact.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import opencc
+
+# Characters that carry no meaning for matching and are dropped (zero-width marks, BOM).
+_DROPPED = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+# Variant characters OpenCC leaves alone but that mean the same for matching.
+_VARIANTS = str.maketrans({"妳": "你", "祢": "你", "牠": "它"})
+# Runs converted as a whole by OpenCC: stretches between punctuation and whitespace.
+_RUN = re.compile(r"[^\s，。！？、；：,.!?;:“”\"'‘’（）()\[\]【】《》<>…~～]+|.", re.S)
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("tw2sp")
+
+
+def _half_width(ch: str) -> str:
+    code = ord(ch)
+    if 0xFF01 <= code <= 0xFF5E:
+        return chr(code - 0xFEE0)
+    if code == 0x3000:
+        return " "
+    return ch
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """``text`` is the analysed form of ``original``; ``starts[i]``/``ends[i]`` give the
+    original span of ``text[i]``."""
+
+    original: str
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    traditional_chars: int  # how many characters OpenCC changed
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a non-empty span of ``text`` to the span of ``original`` it came from."""
+        if not 0 <= start < end <= len(self.text):
+            raise ValueError(f"bad span {start}:{end} for text of length {len(self.text)}")
+        return self.starts[start], self.ends[end - 1]
+
+
+def normalize(original: str) -> Normalized:
+    """Simplified characters, half-width ASCII, zero-width marks removed; offsets kept."""
+    convert = _t2s().convert
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    changed = 0
+    for m in _RUN.finditer(original):
+        run, base = m.group(), m.start()
+        kept = [(i, _half_width(c).translate(_VARIANTS)) for i, c in enumerate(run) if c not in _DROPPED]
+        if not kept:
+            continue
+        plain = "".join(c for _, c in kept)
+        simp = convert(plain)
+        if len(simp) == len(plain):
+            pieces = list(zip(kept, simp))
+        else:  # length changed: convert one character at a time, each keeps its own offset
+            pieces = []
+            for i, c in kept:
+                for s in convert(c) or c:
+                    pieces.append(((i, c), s))
+        for (i, c), s in pieces:
+            out.append(s)
+            starts.append(base + i)
+            ends.append(base + i + 1)
+            changed += s != c
+    return Normalized(original, "".join(out), tuple(starts), tuple(ends), changed)
+
+
+def detect_script(texts: list[str] | str) -> str:
+    """``traditional`` when OpenCC changes a noticeable share of the CJK characters."""
+    if isinstance(texts, str):
+        texts = [texts]
+    cjk = sum(1 for text in texts for c in text if "\u4e00" <= c <= "\u9fff")
+    changed = sum(normalize(text).traditional_chars for text in texts)
+    if changed >= 2 and changed >= 0.05 * cjk:
+        return "traditional"
+    if changed == 1 and cjk <= 10:
+        return "traditional"
+    return "simplified"
