@@ -1,0 +1,755 @@
+"""Read a transcript file (speaker text, CSV/TSV, JSON/JSONL, XLSX) into a ``Transcript``.
+
+``read_transcript(path)`` reads a file, ``parse_transcript(data, name)`` reads bytes (the HTTP
+upload path). ``fmt=None`` detects the format: the XLSX zip signature, then the file extension,
+then the content (a JSON array/object, JSON lines, a CSV/TSV header naming a speaker or role
+column and a text column; anything else is speaker text).
+
+Conventions, everywhere:
+- ``Turn.line`` is the 1-based line where the turn starts (the row number for XLSX).
+- Times are seconds as floats. Values written as ``ss(.f)``, ``mm:ss(.fff)`` or
+  ``hh:mm:ss(.fff)`` are taken as they are; a date-time (``2025-03-01 10:02:11``) becomes the
+  seconds since the first date-time in the file, so a call logged with wall-clock times starts
+  at 0.0.
+- Turn text is kept as written (Traditional and full-width characters included), stripped of
+  surrounding whitespace. Turns with empty text are dropped.
+- In speaker text a line without a speaker prefix continues the previous turn; it is joined
+  with no separator when the previous text ends with a wide (CJK) character, else with one
+  space. Lines before the first speaker line are ignored.
+- Every problem is an ``IngestError`` naming the file and, where there is one, the line.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from functools import cache
+from pathlib import Path
+
+import charset_normalizer
+import openpyxl
+
+from .model import AGENT, CUSTOMER, IngestError, Transcript, Turn
+
+FORMATS = ("speaker-text", "csv", "tsv", "json", "jsonl", "xlsx")
+
+# ---------------------------------------------------------------------------------------------
+# Data: speaker labels, column names, file signatures. Edit here, not in the code below.
+
+# Exact labels (ASCII ones compared case-insensitively); a trailing number is allowed
+# ("客服007", "坐席 2", "agent_1").
+AGENT_LABELS = (
+    "坐席", "座席", "客服", "人工客服", "在线客服", "在線客服", "服务代表", "服務代表",
+    "话务员", "話務員", "agent",
+)
+CUSTOMER_LABELS = (
+    "客户", "客戶", "顾客", "顧客", "用户", "用戶", "来电人", "來電人", "来电者", "來電者",
+    "买家", "買家", "访客", "訪客", "customer", "caller", "user",
+)
+# An employee number anywhere in the label means an agent: 工号1234, 小王(工号:1234).
+_AGENT_ID = re.compile(r"工[号號]\s*[:：]?\s*\d+")
+# A name with a role in brackets, either way round: 小李(客服), 王芳（坐席）, 客服(小李).
+_BRACKETED = re.compile(r"(?P<outer>[^()（）]*?)\s*[(（]\s*(?P<inner>[^()（）]+?)\s*[)）]")
+_TRAILING_NUMBER = re.compile(r"[\s#_-]*\d+$")
+# Text before a colon is only taken for a (possibly unknown) speaker label when it is short and
+# has no sentence punctuation; otherwise the line continues the previous turn.
+_MAX_LABEL_CHARS = 24
+_SENTENCE_PUNCTUATION = re.compile(r"[，。！？；、,!?;…“”\"‘’]")
+
+# Accepted names of table columns (CSV/TSV/XLSX headers) and JSON keys, compared after
+# case-folding and turning spaces and hyphens into underscores.
+FIELD_NAMES = {
+    "speaker": ("speaker", "说话人", "說話人", "发言人", "發言人"),
+    "role": ("role", "角色", "身份"),
+    "text": ("text", "content", "utterance", "内容", "內容", "文本", "话术", "話術", "消息"),
+    "start": ("start", "start_time", "开始", "開始", "开始时间", "開始時間"),
+    "end": ("end", "end_time", "结束", "結束", "结束时间", "結束時間"),
+}
+
+_EXTENSIONS = {
+    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".jsonl": "jsonl",
+    ".ndjson": "jsonl", ".xlsx": "xlsx", ".xlsm": "xlsx",
+}
+_ZIP_MAGIC = b"PK\x03\x04"
+_DELIMITERS = {"csv": ",", "tsv": "\t"}
+
+# Encodings tried for text that is not UTF-8, as reported name -> codecs tried in order.
+_CJK_CODECS = {"gb18030": ("gb18030",), "big5": ("big5", "big5hkscs", "cp950")}
+_FAMILIES = {
+    "gb2312": "gb18030", "gbk": "gb18030", "gb18030": "gb18030",
+    "big5": "big5", "big5hkscs": "big5", "cp950": "big5",
+}
+# Control bytes no text file has (tab, newlines, vertical tab and form feed are allowed). They
+# cannot occur inside a multi-byte character in UTF-8, GB18030 or Big5.
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\t\r\n"
+# Punctuation that is neutral when scoring a decoding (neither a common hanzi nor a rarity).
+_NEUTRAL_PUNCTUATION = re.compile("[\u00b7\u2010-\u2027\u2030-\u205e\u3000-\u303f\uff00-\uffef]")
+
+_ENCODING_ERROR = "无法识别文件编码 / cannot detect the text encoding"
+_EMPTY = "文件是空的 / the file is empty"
+_NO_TURNS = "文件里没有任何对话 / no turns found in the file"
+
+# ---------------------------------------------------------------------------------------------
+# Speaker-text line grammar.
+
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+_STAMP = rf"(?:\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}[ T]+)?{_CLOCK}"
+_SPEAKER_LINE = re.compile(
+    rf"""
+    (?:                                           # optional timestamp: [00:01:23], 00:01:23,
+        (?P<open>[\[【(（])?\s*                     # 2025-03-01 10:02:11, [00:01.5 - 00:04.2]
+        (?P<start>{_STAMP})
+        (?:\s*(?:-->|[-–—~～])\s*(?P<end>{_STAMP}))?
+        \s*(?(open)[\]】)）]|(?=\s))
+        \s*
+    )?
+    (?P<label>(?:[(（][^()（）]*[)）]|工[号號]\s*[:：]\s*\d+|[^:：()（）])+)
+    [:：](?!//)                                   # the colon (not the one in http://)
+    (?P<text>.*)
+    """,
+    re.VERBOSE,
+)
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+_TIME_VALUE = re.compile(
+    r"(?:(?P<date>\d{4}[-/.]\d{1,2}[-/.]\d{1,2})[ T]+)?"
+    r"(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d+(?:[.,]\d+)?)"
+)
+_SECONDS_VALUE = re.compile(r"\d+(?:\.\d+)?")
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+_JSON_DECODER = json.JSONDecoder()
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def read_transcript(
+    path: str | os.PathLike[str],
+    *,
+    fmt: str | None = None,
+    agent_labels: Iterable[str] = (),
+    customer_labels: Iterable[str] = (),
+) -> Transcript:
+    """Read a transcript file; ``Transcript.source`` is the path as given."""
+    name = os.fsdecode(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise _fail(f"无法读取文件：{reason} / cannot read the file: {reason}", name) from exc
+    return parse_transcript(
+        data, name, fmt=fmt, agent_labels=agent_labels, customer_labels=customer_labels
+    )
+
+
+def parse_transcript(
+    data: bytes,
+    name: str,
+    *,
+    fmt: str | None = None,
+    agent_labels: Iterable[str] = (),
+    customer_labels: Iterable[str] = (),
+) -> Transcript:
+    """Parse a transcript from bytes; ``name`` guides format detection and names the source."""
+    roles = _Roles(agent_labels, customer_labels, name)
+    fmt = _declared_format(fmt, name) if fmt is not None else _format_from_bytes(data, name)
+    if fmt == "xlsx":
+        encoding, rows = "binary", _parse_table(_xlsx_records(data, name), name)
+    else:
+        text, encoding = decode_text(data, name)
+        if not text.strip():
+            raise _fail(_EMPTY, name)
+        fmt = fmt or _format_from_text(text)
+        rows = _parse_text(fmt, text, name, roles)
+    return Transcript(source=name, format=fmt, encoding=encoding, turns=_turns(rows, roles, name))
+
+
+def decode_text(data: bytes, name: str = "") -> tuple[str, str]:
+    """Decode a text file; return ``(text, encoding)``.
+
+    A UTF-8 BOM gives "utf-8-sig", valid UTF-8 "utf-8"; otherwise GB18030 and Big5 are tried and
+    the decoding that reads most like Chinese wins (``_cjk_score``; GB18030 on a tie). When
+    neither reads like Chinese, charset-normalizer names the encoding.
+    """
+    if _CONTROL_BYTES.search(data):
+        raise _fail(_ENCODING_ERROR, name)
+    encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+    try:
+        return data.decode(encoding), encoding
+    except UnicodeDecodeError:
+        if encoding == "utf-8-sig":
+            raise _fail(_ENCODING_ERROR, name) from None
+    found = _decode_cjk(data) or _decode_detected(data)
+    if found is None or _C1_CONTROLS.search(found[0]):
+        raise _fail(_ENCODING_ERROR, name)
+    text, encoding = found
+    return text.removeprefix("\ufeff"), encoding
+
+
+# ---------------------------------------------------------------------------------------------
+# Encodings
+
+
+def _decode_cjk(data: bytes) -> tuple[str, str] | None:
+    """The GB18030 or Big5 decoding that reads most like Chinese, if it reads like Chinese."""
+    decoded = {}
+    for encoding, names in _CJK_CODECS.items():
+        text = _first_decoding(data, names)
+        if text is not None:
+            decoded[encoding] = text
+    if not decoded:
+        return None
+    scores = {encoding: _cjk_score(text) for encoding, text in decoded.items()}
+    best = max(scores, key=scores.__getitem__)  # GB18030 (mainland) on a tie
+    return (decoded[best], best) if scores[best] > 0 else None
+
+
+def _decode_detected(data: bytes) -> tuple[str, str] | None:
+    """charset-normalizer's answer, with GB and Big5 variants reported as gb18030 / big5.
+
+    Only ASCII-compatible encodings count: every supported format is built from ASCII
+    punctuation, and on junk charset-normalizer may answer UTF-16 or EBCDIC.
+    """
+    encoding = _detected_family(data)
+    if encoding is None or not _ascii_compatible(encoding):
+        return None
+    text = _first_decoding(data, _CJK_CODECS.get(encoding, (encoding,)))
+    return (text, encoding) if text is not None else None
+
+
+def _detected_family(data: bytes) -> str | None:
+    """charset-normalizer's best guess, named as ``decode_text`` reports it."""
+    match = charset_normalizer.from_bytes(data).best()
+    if match is None:
+        return None
+    name = codecs.lookup(match.encoding).name
+    return _FAMILIES.get(name, name.lower())
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    try:
+        return _PRINTABLE_ASCII.decode(encoding) == _PRINTABLE_ASCII.decode("ascii")
+    except (UnicodeDecodeError, LookupError):
+        return False
+
+
+def _first_decoding(data: bytes, encodings: Sequence[str]) -> str | None:
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _cjk_score(text: str) -> int:
+    """How much ``text`` reads like Chinese: +1 per common hanzi, -1 per rare or odd character.
+
+    ASCII and CJK punctuation count 0. "Common" is the first level of GB2312 (Simplified) or of
+    Big5 (Traditional); a wrong GB/Big5 decoding yields rare hanzi, kana and private-use
+    characters instead.
+    """
+    return sum(_char_score(ch) for ch in text if not ch.isascii())
+
+
+@cache
+def _char_score(ch: str) -> int:
+    if _in_lead_rows(ch, "gb2312", 0xB0, 0xD7) or _in_lead_rows(ch, "big5", 0xA4, 0xC6):
+        return 1
+    return 0 if _NEUTRAL_PUNCTUATION.match(ch) else -1
+
+
+def _in_lead_rows(ch: str, encoding: str, first: int, last: int) -> bool:
+    """Whether ``ch`` encodes as two bytes in ``encoding`` with a lead byte in [first, last]."""
+    try:
+        code = ch.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return len(code) == 2 and first <= code[0] <= last
+
+
+# ---------------------------------------------------------------------------------------------
+# Formats
+
+
+def _declared_format(fmt: str, name: str) -> str:
+    if fmt not in FORMATS:
+        choices = ", ".join(FORMATS)
+        raise _fail(
+            f"未知格式“{_shown(fmt)}”（可选：{choices}） / "
+            f"unknown format \"{_shown(fmt)}\" (one of: {choices})",
+            name,
+        )
+    return fmt
+
+
+def _format_from_bytes(data: bytes, name: str) -> str | None:
+    """The format told by the XLSX signature or the extension; None means: look at the text."""
+    if data.startswith(_ZIP_MAGIC):
+        return "xlsx"
+    return _EXTENSIONS.get(os.path.splitext(name)[1].lower())
+
+
+def _format_from_text(text: str) -> str:
+    return _sniff_json(text) or _sniff_table(text) or "speaker-text"
+
+
+def _sniff_json(text: str) -> str | None:
+    head = text.lstrip()
+    if not head.startswith(("{", "[")):
+        return None
+    try:
+        whole = json.loads(head)
+    except ValueError:
+        pass
+    else:
+        one_turn = isinstance(whole, dict) and "turns" not in whole and "\n" not in head.rstrip()
+        return "jsonl" if one_turn else "json"
+    try:
+        first = json.loads(_NEWLINE.split(head, 1)[0])
+    except ValueError:
+        first = None
+    if isinstance(first, dict):
+        return "jsonl"
+    # Broken JSON still goes to the JSON parser so its syntax error is reported;
+    # "[00:01:23] 坐席：…" does not.
+    return "json" if re.match(r"\[\s*\{|\{", head) else None
+
+
+def _sniff_table(text: str) -> str | None:
+    first = next((line for line in _NEWLINE.split(text) if line.strip()), "")
+    for fmt, delimiter in (("tsv", "\t"), ("csv", ",")):
+        try:
+            fields = _match_fields(next(csv.reader([first], delimiter=delimiter), []))
+        except csv.Error:  # e.g. a field over the csv module's size limit
+            continue
+        if "text" in fields and ("speaker" in fields or "role" in fields):
+            return fmt
+    return None
+
+
+def _parse_text(fmt: str, text: str, source: str, roles: _Roles) -> list[_Row]:
+    if fmt == "speaker-text":
+        return _parse_speaker_text(text, source, roles)
+    if fmt == "json":
+        return _parse_json(text, source)
+    if fmt == "jsonl":
+        return _parse_jsonl(text, source)
+    return _parse_table(_csv_records(text, _DELIMITERS[fmt], source), source)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows: what every parser produces, before roles and times are settled
+
+
+@dataclass
+class _Row:
+    line: int | None
+    speaker: str
+    text: str
+    role_label: str = ""  # a separate role column/key ("角色", "role"), tried before the speaker
+    start: float | datetime | None = None
+    end: float | datetime | None = None
+
+
+def _make_row(record: dict[str, object], line: int | None, source: str) -> _Row:
+    """A row from a record mapping field names ("speaker", "text", ...) to raw values."""
+    return _Row(
+        line=line,
+        speaker=_cell_text(record.get("speaker")),
+        role_label=_cell_text(record.get("role")),
+        text=_cell_text(record.get("text")),
+        start=_time(record.get("start"), source, line),
+        end=_time(record.get("end"), source, line),
+    )
+
+
+def _cell_text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _time(value: object, source: str, line: int | None) -> float | datetime | None:
+    try:
+        return _parse_time(value)
+    except ValueError:
+        raise _fail(
+            f"无法识别的时间“{_shown(value)}” / cannot read the time \"{_shown(value)}\"",
+            source,
+            line,
+        ) from None
+
+
+def _parse_time(value: object) -> float | datetime | None:
+    """Seconds (float) for a duration-like value, a datetime for a date-time, None for blank."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, time):
+        return value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    text = str(value).strip()
+    if _SECONDS_VALUE.fullmatch(text):
+        return float(text)
+    match = _TIME_VALUE.fullmatch(text)
+    if match is None:
+        raise ValueError(value)
+    hours, minutes, seconds = match["h"], match["m"], match["s"].replace(",", ".")
+    if match["date"] and hours is None:  # "2025-03-01 10:02" is hh:mm
+        hours, minutes, seconds = minutes, seconds, "0"
+    clock = int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+    if not match["date"]:
+        return clock
+    year, month, day = map(int, re.split(r"[-/.]", match["date"]))
+    return datetime(year, month, day) + timedelta(seconds=clock)  # ValueError if no such day
+
+
+def _match_fields(names: Sequence[object]) -> dict[str, int]:
+    """Map field ("speaker", "text", ...) to the position of the first name that means it."""
+    found: dict[str, int] = {}
+    for position, name in enumerate(names):
+        key = re.sub(r"[\s-]+", "_", _cell_text(name).lstrip("\ufeff").casefold())
+        for field, aliases in FIELD_NAMES.items():
+            if key in aliases:
+                found.setdefault(field, position)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Speaker text
+
+
+def _parse_speaker_text(text: str, source: str, roles: _Roles) -> list[_Row]:
+    rows: list[_Row] = []
+    for number, raw in enumerate(_NEWLINE.split(text), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        match = _SPEAKER_LINE.fullmatch(line)
+        if match and _is_speaker_line(match, roles):
+            rows.append(
+                _Row(
+                    line=number,
+                    speaker=match["label"].strip(),
+                    text=match["text"].strip(),
+                    start=_time(match["start"], source, number),
+                    end=_time(match["end"], source, number),
+                )
+            )
+        elif rows:
+            rows[-1].text = _join(rows[-1].text, line)
+    if not rows:
+        raise _fail(
+            "没有一行是“说话人：内容”的格式 / no line has a speaker prefix (\"speaker: text\")",
+            source,
+            1,
+        )
+    return rows
+
+
+def _is_speaker_line(match: re.Match[str], roles: _Roles) -> bool:
+    """A timestamp, a known label, or something short enough to be an (unknown) label."""
+    label = match["label"].strip()
+    if match["start"] or roles.role_of(label):
+        return True
+    return (
+        len(label) <= _MAX_LABEL_CHARS
+        and len(label.split()) <= 2
+        and not _SENTENCE_PUNCTUATION.search(label)
+        and any(ch.isalpha() for ch in label)
+    )
+
+
+def _join(text: str, more: str) -> str:
+    if not text:
+        return more
+    wide = unicodedata.east_asian_width(text[-1]) in ("W", "F")
+    return text + ("" if wide else " ") + more
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables: CSV, TSV, XLSX
+
+
+def _csv_records(text: str, delimiter: str, source: str) -> Iterable[tuple[int, list[str]]]:
+    """Yield (line where the record starts, fields); quoted fields may span lines."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    next_line = 1
+    try:
+        for fields in reader:
+            yield next_line, fields
+            next_line = reader.line_num + 1
+    except csv.Error as exc:
+        raise _fail(f"CSV 格式错误：{exc} / malformed CSV: {exc}", source, next_line) from None
+
+
+def _xlsx_records(data: bytes, source: str) -> Iterable[tuple[int, Sequence[object]]]:
+    """Yield (row number, cell values) of the workbook's first sheet."""
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            sheet = book.worksheets[0]
+            sheet.reset_dimensions()  # do not trust the stored size of the used range
+            rows = list(sheet.iter_rows(values_only=True))
+        finally:
+            book.close()
+    except Exception as exc:  # openpyxl and zipfile raise many kinds for a damaged file
+        raise _fail("不是有效的 XLSX 工作簿 / not a valid XLSX workbook", source) from exc
+    return enumerate(rows, start=1)
+
+
+def _parse_table(records: Iterable[tuple[int, Sequence[object]]], source: str) -> list[_Row]:
+    """The first non-blank record is the header; the rest are turns."""
+    fields: dict[str, int] | None = None
+    rows: list[_Row] = []
+    for line, values in records:
+        if not any(_cell_text(value) for value in values):
+            continue
+        if fields is None:
+            fields = _header_fields(values, source, line)
+            continue
+        record = {field: values[i] for field, i in fields.items() if i < len(values)}
+        rows.append(_make_row(record, line, source))
+    if fields is None:
+        raise _fail(_EMPTY, source)
+    return rows
+
+
+def _header_fields(names: Sequence[object], source: str, line: int) -> dict[str, int]:
+    fields = _match_fields(names)
+    missing_zh, missing_en = [], []
+    if "speaker" not in fields and "role" not in fields:
+        missing_zh.append("说话人列")
+        missing_en.append("speaker column")
+    if "text" not in fields:
+        missing_zh.append("文本列")
+        missing_en.append("text column")
+    if missing_zh:
+        found = ", ".join(_shown(name) for name in names if _cell_text(name))
+        raise _fail(
+            f"找不到{'和'.join(missing_zh)}（现有列：{found}） / "
+            f"no {' and no '.join(missing_en)} (columns found: {found})",
+            source,
+            line,
+        )
+    return fields
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON and JSON Lines
+
+
+def _parse_json(text: str, source: str) -> list[_Row]:
+    """A list of turn objects, or an object with a "turns" list."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _fail(
+            f"JSON 语法错误：{exc.msg} / JSON syntax error: {exc.msg}", source, exc.lineno
+        ) from None
+    if isinstance(data, dict) and isinstance(data.get("turns"), list):
+        items = data["turns"]
+    elif isinstance(data, list):
+        items = data
+    else:
+        raise _fail(
+            '找不到对话列表（应为数组或带 "turns" 数组的对象） / '
+            'no list of turns (expected an array, or an object with a "turns" array)',
+            source,
+            1,
+        )
+    lines = _json_item_lines(text)
+    return [_json_row(item, line, source) for item, line in zip(items, lines, strict=True)]
+
+
+def _parse_jsonl(text: str, source: str) -> list[_Row]:
+    rows = []
+    for number, line in enumerate(_NEWLINE.split(text), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise _fail(
+                f"JSON 语法错误：{exc.msg} / JSON syntax error: {exc.msg}", source, number
+            ) from None
+        rows.append(_json_row(item, number, source))
+    return rows
+
+
+def _json_row(item: object, line: int, source: str) -> _Row:
+    if not isinstance(item, dict):
+        raise _fail("对话轮次应为 JSON 对象 / a turn must be a JSON object", source, line)
+    keys = list(item)
+    record = {field: item[keys[i]] for field, i in _match_fields(keys).items()}
+    if "text" not in record:
+        raise _fail("对话轮次缺少 text / a turn has no text", source, line)
+    if "speaker" not in record and "role" not in record:
+        raise _fail("对话轮次缺少 speaker 或 role / a turn has no speaker or role", source, line)
+    return _make_row(record, line, source)
+
+
+def _json_item_lines(text: str) -> list[int]:
+    """The line of each element of the turns list in valid JSON ``text``."""
+    position = _skip_json_space(text, 0)
+    if text[position] == "{":
+        position = _json_member_offset(text, position, "turns")
+    lines, line, previous = [], 1, 0
+    for offset in _json_element_offsets(text, position):
+        line += text.count("\n", previous, offset)
+        lines.append(line)
+        previous = offset
+    return lines
+
+
+def _json_element_offsets(text: str, position: int) -> list[int]:
+    """Offsets of the elements of the array starting at ``text[position] == "["``."""
+    offsets = []
+    position = _skip_json_space(text, position + 1)
+    while text[position] != "]":
+        offsets.append(position)
+        _, position = _JSON_DECODER.raw_decode(text, position)
+        position = _skip_json_space(text, position)
+        if text[position] == ",":
+            position = _skip_json_space(text, position + 1)
+    return offsets
+
+
+def _json_member_offset(text: str, position: int, key: str) -> int:
+    """Offset of the value of ``key`` (its last occurrence, as json.loads keeps) in an object."""
+    found = position
+    position = _skip_json_space(text, position + 1)
+    while text[position] != "}":
+        name, position = _JSON_DECODER.raw_decode(text, position)
+        position = _skip_json_space(text, _skip_json_space(text, position) + 1)  # past ":"
+        if name == key:
+            found = position
+        _, position = _JSON_DECODER.raw_decode(text, position)
+        position = _skip_json_space(text, position)
+        if text[position] == ",":
+            position = _skip_json_space(text, position + 1)
+    return found
+
+
+def _skip_json_space(text: str, position: int) -> int:
+    return _JSON_SPACE.match(text, position).end()
+
+
+# ---------------------------------------------------------------------------------------------
+# Roles and the final turns
+
+
+class _Roles:
+    """Tells a speaker label's role: the caller's exact labels first, then the built-in ones."""
+
+    def __init__(self, agent_labels: Iterable[str], customer_labels: Iterable[str], source: str):
+        agents = {label.strip() for label in agent_labels}
+        customers = {label.strip() for label in customer_labels}
+        if both := sorted(agents & customers):
+            label = _shown(both[0])
+            raise _fail(
+                f"标签“{label}”不能既是坐席又是客户 / label \"{label}\" cannot be both agent "
+                "and customer",
+                source,
+            )
+        self._exact = {**dict.fromkeys(customers, CUSTOMER), **dict.fromkeys(agents, AGENT)}
+
+    def role_of(self, label: str) -> str | None:
+        label = label.strip()
+        return self._exact.get(label) or _builtin_role(label)
+
+
+_BUILTIN_ROLES = {
+    **{label.casefold(): CUSTOMER for label in CUSTOMER_LABELS},
+    **{label.casefold(): AGENT for label in AGENT_LABELS},
+}
+
+
+def _builtin_role(label: str) -> str | None:
+    if role := _plain_role(label):
+        return role
+    if _AGENT_ID.search(label):
+        return AGENT
+    if match := _BRACKETED.fullmatch(label):
+        return _plain_role(match["inner"]) or _plain_role(match["outer"])
+    return None
+
+
+def _plain_role(label: str) -> str | None:
+    """The role of a bare label such as "客服", "Agent" or "客服007"."""
+    return _BUILTIN_ROLES.get(_TRAILING_NUMBER.sub("", label.strip()).casefold())
+
+
+def _turns(rows: list[_Row], roles: _Roles, source: str) -> list[Turn]:
+    """Settle roles and times; drop empty turns; fail if nothing is left."""
+    rows = [row for row in rows if row.text]
+    if not rows:
+        raise _fail(_NO_TURNS, source)
+    origin = next(
+        (t for row in rows for t in (row.start, row.end) if isinstance(t, datetime)), None
+    )
+    return [
+        Turn(
+            index=index,
+            role=_row_role(row, roles, source),
+            speaker=row.speaker or row.role_label,
+            text=row.text,
+            start_time=_seconds(row.start, origin),
+            end_time=_seconds(row.end, origin),
+            line=row.line,
+        )
+        for index, row in enumerate(rows)
+    ]
+
+
+def _row_role(row: _Row, roles: _Roles, source: str) -> str:
+    labels = [label for label in (row.role_label, row.speaker) if label]
+    if not labels:
+        raise _fail("缺少说话人 / the turn has no speaker", source, row.line)
+    for label in labels:
+        if role := roles.role_of(label):
+            return role
+    label = _shown(labels[0])
+    raise _fail(
+        f"无法判断说话人“{label}”的角色（用 --agent-label 或 --customer-label 指定） / "
+        f"cannot tell the role of speaker \"{label}\" "
+        "(use --agent-label or --customer-label)",
+        source,
+        row.line,
+    )
+
+
+def _seconds(value: float | datetime | None, origin: datetime | None) -> float | None:
+    if isinstance(value, datetime):
+        assert origin is not None
+        return (value - origin).total_seconds()
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+
+
+def _fail(reason: str, source: str, line: int | None = None) -> IngestError:
+    """The error to raise: one line, whatever user text the reason quotes."""
+    return IngestError(" ".join(reason.split()), " ".join(source.split()), line)
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    """A value from the file as quoted in an error message: one line, at most ``limit`` chars."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
