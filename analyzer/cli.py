@@ -1,0 +1,196 @@
+"""``huashu``: check utterances, analyse transcripts, evaluate, test lexicon files.
+
+Every error a user can cause ends as one line on stderr (file and line where there is one) and a
+non-zero exit status, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from .model import AGENT, ROLES, HuashuError
+
+EXIT_USAGE = 2
+
+
+def _lexicon_files(args: argparse.Namespace) -> list[str]:
+    from_env = [p for p in os.environ.get("HUASHU_LEXICON", "").split(os.pathsep) if p]
+    return from_env + list(args.lexicon or [])
+
+
+def _engine(args: argparse.Namespace):
+    from .engine import Engine
+
+    return Engine(_lexicon_files(args)).initialize()
+
+
+def _open_input(path: str) -> TextIO:
+    if path == "-":
+        return sys.stdin
+    try:
+        return open(path, encoding="utf-8-sig")
+    except OSError as exc:
+        raise HuashuError(f"{path}: 无法打开 / cannot open: {exc.strerror}") from None
+
+
+# -- check ---------------------------------------------------------------------------------
+def check_line(engine, line: str) -> dict[str, Any]:
+    """One JSON Lines record in, one result out (an ``error`` field instead of raising)."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return {"id": None, "error": f"不是有效的 JSON / invalid JSON: {exc.msg} (column {exc.colno})"}
+    if not isinstance(record, dict):
+        return {"id": None, "error": "每行须是 JSON 对象 / each line must be a JSON object"}
+    uid = record.get("id")
+    text, role = record.get("text"), record.get("role", AGENT)
+    if not isinstance(text, str):
+        return {"id": uid, "error": "缺少 text 字段 / missing 'text' (a string)"}
+    if role not in ROLES:
+        return {"id": uid, "error": f"role 须为 agent 或 customer / role must be one of {list(ROLES)}"}
+    flags = engine.check(text, role)
+    return {"id": uid, "flags": [f.to_dict() for f in flags], "sentiment": None}
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    failed = 0
+    stream = _open_input(args.file)
+    try:
+        for n, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            result = check_line(engine, line)
+            if "error" in result:
+                failed += 1
+                print(f"{args.file}:{n}: {result['error']}", file=sys.stderr)
+            print(json.dumps(result, ensure_ascii=False), flush=args.file == "-")
+    except UnicodeDecodeError:
+        raise HuashuError(f"{args.file}: 不是 UTF-8 文本 / not UTF-8 text") from None
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    return 1 if failed else 0
+
+
+# -- analyze -------------------------------------------------------------------------------
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from . import report
+    from .ingest import parse_transcript, read_transcript
+
+    options = dict(
+        fmt=args.input_format, agent_labels=tuple(args.agent_label or ()),
+        customer_labels=tuple(args.customer_label or ()),
+    )
+    if args.file == "-":
+        transcript = parse_transcript(sys.stdin.buffer.read(), "<stdin>", **options)
+    else:
+        transcript = read_transcript(args.file, **options)
+    _engine(args).analyze(transcript)
+    if args.format == "json":
+        out = json.dumps(report.to_dict(transcript), ensure_ascii=False, indent=2) + "\n"
+    elif args.format == "html":
+        out = report.to_html(transcript)
+    else:
+        color = args.out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        out = report.to_text(transcript, color=color)
+    if args.out:
+        try:
+            Path(args.out).write_text(out, encoding="utf-8")
+        except OSError as exc:
+            raise HuashuError(f"{args.out}: 无法写入 / cannot write: {exc.strerror}") from None
+    else:
+        sys.stdout.write(out)
+    return 0
+
+
+# -- eval ----------------------------------------------------------------------------------
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate, format_table, load_dataset
+
+    items = load_dataset(args.data)
+    result = evaluate(_engine(args), items)
+    if args.format == "json":
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(format_table(result))
+    return 0
+
+
+# -- lexicon -------------------------------------------------------------------------------
+def cmd_lexicon(args: argparse.Namespace) -> int:
+    from .verify import entry_problems
+
+    engine = _engine(args)
+    chosen = {str(Path(p)) for p in args.files}
+    entries = [e for e in engine.lexicon.entries if not chosen or e.file in chosen]
+    bad = 0
+    for entry in entries:
+        problems = entry_problems(engine, entry)
+        bad += bool(problems)
+        for p in problems:
+            print(f"{entry.file}: {entry.id}: {p}")
+    print(f"{len(entries) - bad} 条通过, {bad} 条失败 / {len(entries) - bad} entries passed, {bad} failed")
+    return 1 if bad else 0
+
+
+# -- wiring --------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="huashu", description="话术 Huashu：客服冲突导火索检测与改写 / conflict-trigger checks for service talk"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    lex = argparse.ArgumentParser(add_help=False)
+    lex.add_argument("--lexicon", action="append", metavar="FILE",
+                     help="额外词库文件 / extra lexicon file (repeatable; also HUASHU_LEXICON)")
+
+    p = sub.add_parser("check", parents=[lex], help="检查 JSON Lines 话语 / check JSON Lines utterances")
+    p.add_argument("file", nargs="?", default="-", help="JSON Lines file, or - for stdin")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("analyze", parents=[lex], help="分析一通对话 / analyse one transcript")
+    p.add_argument("file", help="transcript file, or - for stdin")
+    p.add_argument("--format", choices=("json", "text", "html"), default="json")
+    p.add_argument("--out", metavar="PATH", help="写入文件 / write to a file instead of stdout")
+    p.add_argument("--input-format", choices=("speaker-text", "csv", "tsv", "json", "jsonl", "xlsx"))
+    p.add_argument("--agent-label", action="append", metavar="LABEL", help="该说话人是坐席 / this speaker is the agent")
+    p.add_argument("--customer-label", action="append", metavar="LABEL", help="该说话人是客户 / this speaker is the customer")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("eval", parents=[lex], help="在标注集上评测 / evaluate on a labelled set")
+    p.add_argument("--data", default=None, help="JSON Lines with text and label (default: corpora/dev/dev.jsonl)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("lexicon", parents=[lex], help="运行词库条目的例句 / run lexicon entries' examples")
+    p.add_argument("files", nargs="*", help="only entries from these files (default: all loaded)")
+    p.set_defaults(func=cmd_lexicon)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "command", None) == "lexicon":
+        args.lexicon = list(args.lexicon or []) + [f for f in args.files if f not in (args.lexicon or [])]
+    try:
+        return args.func(args)
+    except HuashuError as exc:
+        print(f"huashu: 错误 / error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug, still reported as one line; HUASHU_DEBUG=1 shows the traceback
+        if os.environ.get("HUASHU_DEBUG"):
+            raise
+        print(f"huashu: 内部错误 / internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The HTTP service (FastAPI). It depends on ``analyzer``, never the reverse."""
