@@ -26,7 +26,9 @@ class Engine:
         self.matcher = Matcher(self.lexicon, self.segmenter)
 
     def initialize(self) -> Engine:
+        """Load everything now (jieba, OpenCC) so the first request is as fast as the rest."""
         self.segmenter.initialize()
+        self.check("你必須先把資料傳過來")
         return self
 
     # -- one utterance -------------------------------------------------------------------

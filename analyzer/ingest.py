@@ -176,10 +176,20 @@ def parse_transcript(
 def decode_text(data: bytes, name: str = "") -> tuple[str, str]:
     """Decode a text file; return ``(text, encoding)``.
 
-    A UTF-8 BOM gives "utf-8-sig", valid UTF-8 "utf-8"; otherwise GB18030 and Big5 are tried and
+    A UTF-16 BOM (Excel's "Unicode text" export) gives "utf-16"; a UTF-8 BOM gives "utf-8-sig",
+    valid UTF-8 "utf-8"; otherwise GB18030 and Big5 are tried and
     the decoding that reads most like Chinese wins (``_cjk_score``; GB18030 on a tie). When
     neither reads like Chinese, charset-normalizer names the encoding.
     """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise _fail(_ENCODING_ERROR, name) from None
+        odd = ("Cc", "Co", "Cn", "Cs")
+        if any(unicodedata.category(c) in odd and c not in "\t\r\n" for c in text):
+            raise _fail(_ENCODING_ERROR, name)
+        return text.removeprefix("\ufeff"), "utf-16"
     if _CONTROL_BYTES.search(data):
         raise _fail(_ENCODING_ERROR, name)
     encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"

@@ -30,13 +30,9 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("tw2sp")
 
 
-def _half_width(ch: str) -> str:
-    code = ord(ch)
-    if 0xFF01 <= code <= 0xFF5E:
-        return chr(code - 0xFEE0)
-    if code == 0x3000:
-        return " "
-    return ch
+# One character in, one out: full-width ASCII → half-width, ideographic space → space, variants.
+_ONE_TO_ONE = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}, "\u3000": " "})
+_ONE_TO_ONE.update(_VARIANTS)
 
 
 @dataclass(frozen=True)
@@ -60,13 +56,23 @@ class Normalized:
 def normalize(original: str) -> Normalized:
     """Simplified characters, half-width ASCII, zero-width marks removed; offsets kept."""
     convert = _t2s().convert
+    folded = original.translate(_ONE_TO_ONE)
+    if not _DROPPED.intersection(original):
+        if convert(folded) == folded:  # the common case, Simplified text: offsets unchanged
+            n = len(folded)
+            return Normalized(original, folded, tuple(range(n)), tuple(range(1, n + 1)), 0)
+    return _normalize_by_runs(original, convert)
+
+
+def _normalize_by_runs(original: str, convert) -> Normalized:
+    """Slow path: drop zero-width marks and convert run by run, per character where lengths change."""
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     changed = 0
     for m in _RUN.finditer(original):
         run, base = m.group(), m.start()
-        kept = [(i, _half_width(c).translate(_VARIANTS)) for i, c in enumerate(run) if c not in _DROPPED]
+        kept = [(i, c.translate(_ONE_TO_ONE)) for i, c in enumerate(run) if c not in _DROPPED]
         if not kept:
             continue
         plain = "".join(c for _, c in kept)

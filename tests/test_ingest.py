@@ -264,7 +264,7 @@ def test_big5hkscs_only_characters_decode():
 
 @pytest.mark.parametrize(
     "data",
-    [b"\x00\x01\x02\x03", "坐席：您好\x00".encode(), "坐席：您好".encode("utf-16"),
+    [b"\x00\x01\x02\x03", "坐席：您好\x00".encode(), "坐席：您好".encode("utf-16-le"),
      b"\xef\xbb\xbf\xff\xfe\xfd", b"\x80\xff" * 10, b"\x1b[31m\x07"],
 )
 def test_undecodable_bytes(data):
@@ -624,3 +624,11 @@ def test_missing_file(tmp_path):
         read_transcript(path)
     assert str(info.value).startswith(f"{path}: 无法读取文件：")
     assert "cannot read the file" in str(info.value)
+
+
+def test_utf16_with_bom_excel_unicode_text(tmp_path):
+    path = tmp_path / "export.tsv"
+    path.write_bytes("speaker\ttext\n坐席\t您好\n客户\t我要退货\n".encode("utf-16"))
+    t = read_transcript(path)
+    assert (t.format, t.encoding) == ("tsv", "utf-16")
+    assert [(x.role, x.text) for x in t.turns] == [("agent", "您好"), ("customer", "我要退货")]
