@@ -13,7 +13,9 @@ is loaded after them (``--lexicon FILE`` or ``HUASHU_LEXICON``). Each entry:
     confidence: 0.95               # prior probability that a match is a real trigger
     slot: {min: 1, max: 30, not_start: ["的"]}   # constraints on every slot (optional)
     boundary: true                 # the span must not cut a dictionary word (default true)
-    antipatterns: ["regex", ...]   # a match overlapping one of these is dropped (optional)
+    antipatterns: ["regex", ...]   # over the normalised text (Simplified, half-width punctuation,
+                                   # not converted): a match overlapping one is dropped
+    unless_followed_by: [next_step]  # dropped when a named follower (checks.yaml) comes next
     examples: [{text, span?, rewrite?}, ...]     # at least 3, each must yield this entry
     counter_examples: ["...", ...]               # at least 2 near misses, must yield nothing
 
@@ -104,9 +106,10 @@ class Entry:
     raw_patterns: list[str] = field(default_factory=list)
 
     span_covers_slot: bool = False  # a catalyst puts the slot's words elsewhere, so the span takes them
+    unless_followed_by: tuple[str, ...] = ()  # names of checks.followers
 
 
-@dataclass(frozen=True)
+@dataclass
 class Checks:
     """Generic false-positive checks applied to every entry (the base file's ``checks``)."""
 
@@ -114,6 +117,8 @@ class Checks:
     reported_speech: tuple[str, ...] = ()
     negators: tuple[str, ...] = ()
     clause_breaks: str = "。！？!?；;，,\n "
+    followers: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    follow_window: int = 40
 
 
 @dataclass
@@ -183,7 +188,7 @@ def _require(raw: dict[str, Any], key: str, kind: type, where: str) -> Any:
 
 _ENTRY_KEYS = {
     "id", "category", "source", "principle", "patterns", "catalysts", "confidence", "slot",
-    "boundary", "antipatterns", "examples", "counter_examples",
+    "boundary", "antipatterns", "unless_followed_by", "examples", "counter_examples",
 }
 
 
@@ -219,7 +224,7 @@ def parse_entry(raw: Any, file: str, index: int) -> Entry:
         tuple(_norm(s) for s in slot_raw.get("not_start", ())),
     )
     try:
-        antipatterns = [re.compile(_norm(a)) for a in raw.get("antipatterns", [])]
+        antipatterns = [re.compile(a) for a in raw.get("antipatterns", [])]
     except re.error as exc:
         raise LexiconError(f"{where}: antipattern 正则错误 / bad antipattern regex: {exc}") from None
     examples = []
@@ -238,15 +243,22 @@ def parse_entry(raw: Any, file: str, index: int) -> Entry:
         confidence=confidence, slot=slot, boundary=bool(raw.get("boundary", True)),
         antipatterns=antipatterns, examples=examples, counter_examples=counter, file=file,
         raw_patterns=[str(p) for p in raw_patterns], span_covers_slot=span_covers_slot,
+        unless_followed_by=tuple(str(n) for n in raw.get("unless_followed_by", [])),
     )
 
 
 def _parse_checks(raw: dict[str, Any]) -> Checks:
     pairs = tuple((p[0], p[-1]) for p in raw.get("quote_pairs", []))
+    try:
+        followers = {name: re.compile(rx) for name, rx in (raw.get("followers") or {}).items()}
+    except re.error as exc:
+        raise LexiconError(f"{CHECKS_FILE}: follower 正则错误 / bad follower regex: {exc}") from None
     return Checks(
         quote_pairs=pairs,
         reported_speech=tuple(_norm(s) for s in raw.get("reported_speech", [])),
         negators=tuple(_norm(s) for s in raw.get("negators", [])),
+        followers=followers,
+        follow_window=int(raw.get("follow_window", 40)),
     )
 
 
@@ -287,4 +299,8 @@ def load_lexicon(extra: list[str | Path] | tuple[str | Path, ...] = ()) -> Lexic
             seen[entry.id] = str(path)
             entries.append(entry)
     checks = _parse_checks(_read_yaml(CHECKS_FILE) or {})
+    for entry in entries:
+        unknown = set(entry.unless_followed_by) - set(checks.followers)
+        if unknown:
+            raise LexiconError(f"{entry.file}: {entry.id}: 未知 follower / unknown followers {sorted(unknown)}")
     return Lexicon(entries, checks, [str(p) for p in paths])

@@ -1,7 +1,8 @@
 """Find lexicon triggers in normalised text.
 
 1. Aho-Corasick over every pattern literal finds candidates on characters (never on tokens).
-2. Checks drop false positives: slot constraints, the entry's antipatterns, quoted or reported
+2. Checks drop false positives: slot constraints, the entry's antipatterns, a next step offered
+   right after a refusal, quoted or reported
    customer words, a negator right before the span, and spans that cut a dictionary word.
 3. Overlapping survivors are resolved leftmost-longest, then by confidence.
 """
@@ -96,13 +97,19 @@ class _Context:
         return i
 
     def slot_after(self, pos: int, limit: int) -> tuple[int, int]:
-        """The rest of the clause after ``pos`` (at most ``limit`` characters)."""
+        """The rest of the clause after ``pos`` (at most ``limit`` characters).
+
+        Punctuation ends a clause; so does a space between two Chinese characters, which is how
+        chat and ASR text separate phrases (a space beside Latin letters or digits does not).
+        """
         text, breaks = self.text, self.m._breaks - {" "}
         i = pos
         while i < len(text) and text[i] == " ":
             i += 1
         j = i
         while j < len(text) and text[j] not in breaks and j - i < limit:
+            if text[j] == " " and j > i and _is_cjk(text[j - 1]) and j + 1 < len(text) and _is_cjk(text[j + 1]):
+                break
             j += 1
         while j > i and text[j - 1] == " ":
             j -= 1
@@ -122,6 +129,11 @@ class _Context:
                 end = s1
         if any(a < lit_end and start < b for a, b in self.antipattern_spans(entry)):
             return None
+        if entry.unless_followed_by:
+            stop = text.find("\n", lit_end)
+            window = text[lit_end:min(lit_end + checks.follow_window, len(text) if stop < 0 else stop)]
+            if any(checks.followers[name].search(window) for name in entry.unless_followed_by):
+                return None
         if any(a < start and lit_end <= b for a, b in self.quoted()):
             return None
         before = text[self.clause_start(start):start].rstrip()
@@ -132,6 +144,10 @@ class _Context:
         if entry.boundary and self.m.segmenter.cuts_word(self.tokens(), start, lit_end):
             return None
         return Match(entry, start, end, lit_end, slot)
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
 
 
 def _resolve(found: list[Match]) -> list[Match]:

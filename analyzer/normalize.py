@@ -4,8 +4,9 @@ Analysis runs on Simplified characters with half-width ASCII; flags must point i
 the agent wrote it. ``normalize`` returns both texts and, for each normalised character, the
 original span it came from.
 
-Traditional → Simplified uses OpenCC's ``tw2sp`` tables (characters, Taiwan phrasing such as
-軟體 → 软件), after folding the few variant characters OpenCC keeps (妳 → 你). A phrase conversion can in
+Text that OpenCC's ``t2s`` leaves unchanged is Simplified already and is not converted. Other
+text is converted with ``tw2sp`` (characters and Taiwan phrasing such as 軟體 → 软件), after
+folding the few variant characters OpenCC keeps (妳 → 你). A phrase conversion can in
 principle change the length of a run; such runs fall back to character-by-character conversion,
 so the offset map stays exact.
 """
@@ -28,6 +29,12 @@ _RUN = re.compile(r"[^\s，。！？、；：,.!?;:“”\"'‘’（）()\[\]�
 @lru_cache(maxsize=1)
 def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("tw2sp")
+
+
+@lru_cache(maxsize=1)
+def _is_simplified() -> opencc.OpenCC:
+    """Plain ``t2s`` leaves Simplified text alone (``tw2sp`` would turn a lone 么 into 幺)."""
+    return opencc.OpenCC("t2s")
 
 
 # One character in, one out: full-width ASCII → half-width, ideographic space → space, variants.
@@ -58,7 +65,7 @@ def normalize(original: str) -> Normalized:
     convert = _t2s().convert
     folded = original.translate(_ONE_TO_ONE)
     if not _DROPPED.intersection(original):
-        if convert(folded) == folded:  # the common case, Simplified text: offsets unchanged
+        if _is_simplified().convert(folded) == folded:  # Simplified text: nothing to convert
             n = len(folded)
             return Normalized(original, folded, tuple(range(n)), tuple(range(1, n + 1)), 0)
     return _normalize_by_runs(original, convert)
