@@ -9,7 +9,7 @@ a false negative when gold c is not predicted. "overall" is the micro average ov
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,7 +104,26 @@ def score(items: list[Item], predict: Callable[[str], set[str]]) -> dict[str, An
     return {
         "overall": _prf(*total), "detection": _prf(*det), "per_category": per,
         "hard_negative_false_positives": hard_negative_fp,
+        "by_slice": _slices(items, predict),
     }
+
+
+def _slices(items: list[Item], predict: Callable[[str], set[str]]) -> dict[str, dict[str, Any]]:
+    """Per kind, script and style: the share of positives found with their category and the
+    share of negatives flagged at all."""
+    out: dict[str, dict[str, Any]] = {}
+    for field in ("kind", "script", "style"):
+        for value in sorted({getattr(i, field) for i in items} - {""}):
+            group = [i for i in items if getattr(i, field) == value]
+            pos = [i for i in group if i.label != NONE]
+            neg = [i for i in group if i.label == NONE]
+            found = sum(i.label in predict(i.text) for i in pos)
+            flagged = sum(bool(predict(i.text)) for i in neg)
+            out[f"{field}={value}"] = {
+                "positives": len(pos), "recall": round(found / len(pos), 3) if pos else None,
+                "negatives": len(neg), "flagged_rate": round(flagged / len(neg), 3) if neg else None,
+            }
+    return out
 
 
 def evaluate(engine, items: list[Item]) -> dict[str, Any]:
@@ -141,4 +160,14 @@ def format_table(result: dict[str, Any]) -> str:
         f"false positives on hard negatives: Huashu {ours['hard_negative_false_positives']}, "
         f"substring {base['hard_negative_false_positives']}"
     )
+    lines.append("")
+    lines.append(f"{'slice':<22} {'pos':>4} {'neg':>4} | {'recall':>6} {'FP rate':>7} | {'recall':>6} {'FP rate':>7}")
+
+    def pct(v):
+        return "   -  " if v is None else f"{v:6.3f}"
+
+    for name, a in ours["by_slice"].items():
+        b = base["by_slice"][name]
+        lines.append(f"{name:<22} {a['positives']:>4} {a['negatives']:>4} | {pct(a['recall'])} {pct(a['flagged_rate']):>7} | "
+                     f"{pct(b['recall'])} {pct(b['flagged_rate']):>7}")
     return "\n".join(lines)
