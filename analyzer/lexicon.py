@@ -103,7 +103,6 @@ class Entry:
     examples: list[Example]
     counter_examples: list[str]
     file: str = ""
-    raw_patterns: list[str] = field(default_factory=list)
 
     span_covers_slot: bool = False  # a catalyst puts the slot's words elsewhere, so the span takes them
     unless_followed_by: tuple[str, ...] = ()  # names of checks.followers
@@ -242,7 +241,7 @@ def parse_entry(raw: Any, file: str, index: int) -> Entry:
         principle=_require(raw, "principle", str, where), patterns=patterns, catalysts=catalysts,
         confidence=confidence, slot=slot, boundary=bool(raw.get("boundary", True)),
         antipatterns=antipatterns, examples=examples, counter_examples=counter, file=file,
-        raw_patterns=[str(p) for p in raw_patterns], span_covers_slot=span_covers_slot,
+        span_covers_slot=span_covers_slot,
         unless_followed_by=tuple(str(n) for n in raw.get("unless_followed_by", [])),
     )
 
