@@ -1,9 +1,9 @@
-# Two commands on a fresh machine:  make run  ·  make test
+# Two commands on a fresh machine:  make run (the API on SQLite)  ·  make test
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test eval bench clean
+.PHONY: setup run demo test eval bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,6 +14,9 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 run: setup
+	$(BIN)/huashu serve
+
+demo: setup
 	$(BIN)/huashu analyze examples/call-0001.txt --format text
 
 test: setup
@@ -24,6 +27,7 @@ eval: setup
 
 bench: setup
 	$(BIN)/python bench/matcher_speed.py
+	$(BIN)/python bench/api_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,4 +1,4 @@
-"""``huashu``: check utterances, analyse transcripts, evaluate, test lexicon files.
+"""``huashu``: check utterances, analyse transcripts, evaluate, test lexicon files, serve the API.
 
 Every error a user can cause ends as one line on stderr (file and line where there is one) and a
 non-zero exit status, never a traceback.
@@ -58,12 +58,13 @@ def check_line(engine, line: str) -> dict[str, Any]:
 
 def cmd_check(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    failed = 0
+    failed = seen = 0
     stream = _open_input(args.file)
     try:
         for n, line in enumerate(stream, 1):
             if not line.strip():
                 continue
+            seen += 1
             result = check_line(engine, line)
             if "error" in result:
                 failed += 1
@@ -74,6 +75,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     finally:
         if stream is not sys.stdin:
             stream.close()
+    if not seen:
+        raise HuashuError(f"{args.file}: 输入为空 / empty input: no JSON lines to check")
     return 1 if failed else 0
 
 
@@ -138,6 +141,23 @@ def cmd_lexicon(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+# -- serve and keys (the HTTP service; ``api`` is imported here only, never at module level) -----
+def cmd_serve(args: argparse.Namespace) -> int:
+    from api.cli import serve
+
+    return serve(args.host, args.port, args.workers)
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from api import cli as api_cli
+
+    if args.action == "create":
+        return api_cli.keys_create(args.role, args.name)
+    if args.action == "revoke":
+        return api_cli.keys_revoke(args.id)
+    return api_cli.keys_list()
+
+
 # -- wiring --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -169,6 +189,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lexicon", parents=[lex], help="运行词库条目的例句 / run lexicon entries' examples")
     p.add_argument("files", nargs="*", help="only entries from these files (default: all loaded)")
     p.set_defaults(func=cmd_lexicon)
+
+    p = sub.add_parser("serve", help="运行 HTTP 服务 / run the HTTP service (settings: HUASHU_* variables)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="worker processes (use PostgreSQL for more than one)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("keys", help="管理 API 密钥 / manage API keys")
+    keys = p.add_subparsers(dest="action", required=True)
+    k = keys.add_parser("create", help="新建密钥并打印 / create a key and print it")
+    k.add_argument("--role", required=True, choices=("agent", "supervisor", "analyst", "admin"))
+    k.add_argument("--name", required=True)
+    keys.add_parser("list", help="列出密钥（不含密钥本身） / list keys, without secrets")
+    k = keys.add_parser("revoke", help="吊销密钥 / revoke a key")
+    k.add_argument("id", type=int)
+    p.set_defaults(func=cmd_keys)
     return parser
 
 

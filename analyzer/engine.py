@@ -16,6 +16,10 @@ from .rewrite import apply, candidate_suggestions
 from .segment import Segmenter
 
 
+# Characters on each side of a rewritten span that are matched again to check the rewrite.
+_RECHECK_MARGIN = 40
+
+
 class Engine:
     """Built once (the lexicon compiled, jieba loaded), then shared; safe to call from threads."""
 
@@ -63,9 +67,15 @@ class Engine:
         )
 
     def _triggers_within(self, text: str, start: int, stop: int) -> bool:
-        """Whether ``text`` has a trigger overlapping original offsets [start, stop)."""
-        norm, found = self.matches(text)
-        return any(a < stop and start < b for a, b in (norm.to_original(x.start, x.end) for x in found))
+        """Whether ``text`` has a trigger overlapping original offsets [start, stop).
+
+        Only a window around the span is matched again (the checks look at most a clause
+        around a candidate), so checking every suggestion stays linear in the utterance length.
+        """
+        lo, hi = max(0, start - _RECHECK_MARGIN), min(len(text), stop + _RECHECK_MARGIN)
+        norm, found = self.matches(text[lo:hi])
+        spans = (norm.to_original(x.start, x.end) for x in found)
+        return any(lo + a < stop and start < lo + b for a, b in spans)
 
     # -- a transcript --------------------------------------------------------------------
     def analyze(self, transcript: Transcript) -> Transcript:

@@ -41,6 +41,11 @@ def test_check_all_good_exits_zero(tmp_path):
     assert r.returncode == 0 and json.loads(r.stdout) == {"id": "a", "flags": [], "sentiment": None}
 
 
+def test_check_empty_input_is_an_error():
+    r = huashu("check", "-", stdin="\n")
+    assert r.returncode == 2 and "empty input" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
 def _assert_offsets(doc: dict) -> list[dict]:
     flags = []
     for turn in doc["turns"]:

@@ -3,8 +3,9 @@ from analyzer.engine import Engine
 
 def test_lexicon_triggers_stay_whole(engine: Engine):
     cut = engine.segmenter.cut
-    assert "你搞错了" in cut("那你搞错了吧订单号是这个")
+    assert "你搞错了吧" in cut("那你搞错了吧订单号是这个")
     assert "你搞错了" in cut("嗯你搞错了")
+    assert "我不知道你为什么如此不满" in cut("说实话我不知道你为什么如此不满")
 
 
 def test_a_span_cutting_a_dictionary_word_is_rejected(engine: Engine):

@@ -1,0 +1,56 @@
+"""The app factory: ``create_app(settings=None)``.
+
+Settings are read here (from ``HUASHU_*``), not at import. The lifespan opens the database,
+applies the migrations and builds the engine once; handlers get them as typed dependencies
+(``api.deps``). Run it with ``huashu serve`` or ``uvicorn --factory api.app:create_app``.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
+
+from analyzer.engine import Engine
+
+from . import errors
+from .db import open_database
+from .limits import BodyLimitMiddleware
+from .routes import flags, health, keys, live, suggest, transcripts
+from .settings import Settings
+
+UPLOAD_PATH = "/v1/transcripts"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db, sessions = await run_in_threadpool(open_database, settings.database_url)
+        app.state.sessions = sessions
+        app.state.engine = await run_in_threadpool(lambda: Engine(settings.lexicon).initialize())
+        try:
+            yield
+        finally:
+            db.dispose()
+
+    app = FastAPI(
+        title="话术 Huashu",
+        summary="客服冲突导火索检测与改写 / conflict-trigger checks for service talk",
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+
+    def body_limit(scope: Scope) -> int:
+        upload = scope["method"] == "POST" and scope["path"].rstrip("/") == UPLOAD_PATH
+        return settings.upload_body_bytes if upload else settings.max_body_bytes
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    for module in (health, suggest, live, transcripts, flags, keys):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,135 @@
+"""What ``huashu serve`` and ``huashu keys`` run (``analyzer.cli`` imports this lazily)."""
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from analyzer.model import HuashuError
+
+from . import store
+from .db import open_database
+from .settings import Settings
+
+T = TypeVar("T")
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise HuashuError(f"配置无效 / invalid settings (HUASHU_*): {problems}") from None
+
+
+def with_session(settings: Settings, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in one committed transaction on the (migrated) database."""
+    try:
+        engine, sessions = open_database(settings.database_url)
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+        raise HuashuError(f"无法打开数据库 / cannot open the database: {reason}") from None
+    try:
+        with sessions.begin() as session:
+            return work(session)
+    finally:
+        engine.dispose()
+
+
+# -- keys --------------------------------------------------------------------------------------
+def keys_create(role: str, name: str) -> int:
+    plain = with_session(load_settings(), lambda s: store.create_key(s, name, role)[1])
+    print(plain)
+    return 0
+
+
+def keys_list() -> int:
+    def rows(session: Session) -> list[str]:
+        return [
+            f"{k.id}\t{k.role}\t{k.prefix}…\t{k.name}\t{k.created_at:%Y-%m-%d %H:%M}\t"
+            + (f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active")
+            for k in store.list_keys(session)
+        ]
+
+    for line in with_session(load_settings(), rows):
+        print(line)
+    return 0
+
+
+def keys_revoke(key_id: int) -> int:
+    found = with_session(load_settings(), lambda s: store.revoke_key(s, key_id) is not None)
+    if not found:
+        raise HuashuError(f"找不到密钥 {key_id} / no key {key_id}")
+    print(f"已吊销 / revoked: {key_id}")
+    return 0
+
+
+# -- serve -------------------------------------------------------------------------------------
+def ensure_admin_key(settings: Settings) -> str | None:
+    """Create an admin key when the database has none; return it (None if one exists)."""
+    def make(session: Session) -> str | None:
+        if store.active_admin_count(session):
+            return None
+        return store.create_key(session, "admin (created by huashu serve)", "admin")[1]
+
+    return with_session(settings, make)
+
+
+def admin_banner(plain: str, host: str, port: int) -> str:
+    rule = "=" * 72
+    return (
+        f"{rule}\n"
+        "话术 Huashu：数据库里没有管理员密钥，已新建一个。它只显示这一次，请妥善保存：\n"
+        "Huashu: the database had no admin key, so one was created. It is shown only this once; keep it:\n\n"
+        f"    {plain}\n\n"
+        "试试 / try:\n"
+        f'    curl -H "Authorization: Bearer {plain}" http://{host}:{port}/v1/keys\n'
+        f"文档 / docs: http://{host}:{port}/docs\n"
+        f"{rule}"
+    )
+
+
+class RedactKeys(logging.Filter):
+    """Keeps API keys out of the logs: browsers send them as ``/v1/live?key=...``."""
+
+    _KEY = re.compile(r"([?&]key=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "key=" in message:
+            record.msg, record.args = self._KEY.sub(r"\1***", message), ()
+        return True
+
+
+def log_config() -> dict:
+    """uvicorn's logging configuration, with API keys redacted from its messages."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_keys"] = {"()": RedactKeys}
+    for name in ("uvicorn.error", "uvicorn.access"):
+        config["loggers"].setdefault(name, {})["filters"] = ["redact_keys"]
+    return config
+
+
+def serve(host: str, port: int, workers: int = 1) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = load_settings()
+    plain = ensure_admin_key(settings)
+    if plain:
+        print(admin_banner(plain, host, port), flush=True)
+    options = {"host": host, "port": port, "ws_max_size": settings.max_body_bytes, "log_config": log_config()}
+    if workers > 1:  # each worker process builds its own app from the same HUASHU_* settings
+        uvicorn.run("api.app:create_app", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
+    return 0

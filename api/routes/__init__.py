@@ -1,0 +1,17 @@
+"""One router per resource."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..schemas import ErrorOut
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in (
+        (401, "缺少或无效的密钥 / missing, invalid or revoked key"),
+        (403, "角色无权 / role not allowed"),
+        (413, "请求体过大 / body too large"),
+        (415, "内容类型不对 / wrong content type"),
+        (422, "输入无效 / invalid input"),
+    )
+}

@@ -1,0 +1,36 @@
+"""``POST /v1/flags/{flag_id}/verdict``: a supervisor confirms or dismisses a stored flag."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy.exc import IntegrityError
+
+from .. import store, views
+from ..deps import SessionDep, SupervisorKey
+from ..errors import not_found
+from ..routing import CheckedRoute
+from ..schemas import FlagVerdictsOut, VerdictIn
+from . import ERRORS
+
+router = APIRouter(prefix="/v1", tags=["flags"], route_class=CheckedRoute, responses=ERRORS)
+
+
+@router.post("/flags/{flag_id}/verdict", response_model=FlagVerdictsOut)
+def set_verdict(flag_id: str, body: VerdictIn, key: SupervisorKey, session: SessionDep) -> dict[str, Any]:
+    """确认或驳回 / confirm or dismiss a flag; a key's later verdict replaces its earlier one."""
+    flag = store.get_flag(session, flag_id)
+    if flag is None:
+        raise not_found("flag", "该标记")
+    try:
+        verdict = store.set_verdict(session, flag, key, body.verdict, body.note)
+        session.commit()
+    except IntegrityError:  # the same key's first verdict, sent twice at once: the later one wins
+        session.rollback()
+        verdict = store.set_verdict(session, flag, key, body.verdict, body.note)
+        session.commit()
+    return {
+        "flag_id": flag_id,
+        "verdict": views.verdict_view(verdict),
+        "verdicts": [views.verdict_view(v) for v in store.verdicts_of(session, flag_id)],
+    }

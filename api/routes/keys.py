@@ -1,0 +1,42 @@
+"""``/v1/keys`` (admin): create a key (its secret shown once), list keys, revoke one."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from .. import store, views
+from ..deps import AdminKey, SessionDep
+from ..errors import ApiError, not_found
+from ..routing import CheckedRoute
+from ..schemas import KeyCreated, KeyIn, KeyOut
+from . import ERRORS
+
+router = APIRouter(prefix="/v1", tags=["keys"], route_class=CheckedRoute, responses=ERRORS)
+
+
+@router.post("/keys", status_code=201, response_model=KeyCreated)
+def create_key(body: KeyIn, admin: AdminKey, session: SessionDep) -> dict[str, Any]:
+    """新建密钥，只显示一次 / a new key; the whole key is in this response only."""
+    key, plain = store.create_key(session, body.name, body.role)
+    session.commit()
+    return {**views.key_view(key), "key": plain}
+
+
+@router.get("/keys", response_model=list[KeyOut])
+def list_keys(admin: AdminKey, session: SessionDep) -> list[dict[str, Any]]:
+    """所有密钥（不含密钥本身） / every key, without secrets."""
+    return [views.key_view(k) for k in store.list_keys(session)]
+
+
+@router.delete("/keys/{key_id}", response_model=KeyOut)
+def revoke_key(key_id: int, admin: AdminKey, session: SessionDep) -> dict[str, Any]:
+    """吊销密钥 / revoke a key (at once; revoking twice is harmless)."""
+    key = store.get_key(session, key_id)
+    if key is None:
+        raise not_found("key", "该密钥")
+    if key.role == "admin" and key.revoked_at is None and store.active_admin_count(session) <= 1:
+        raise ApiError(409, "last_admin_key", "不能吊销最后一个管理员密钥 / cannot revoke the last admin key")
+    store.revoke_key(session, key_id)
+    session.commit()
+    return views.key_view(key)

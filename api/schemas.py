@@ -1,0 +1,146 @@
+"""Request and response bodies (the shapes of docs/interfaces.md, extended with ids)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["agent", "supervisor", "analyst", "admin"]
+
+
+class _Open(BaseModel):
+    """A response that passes on fields added later to the analyzer's output."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+# -- suggest / live ----------------------------------------------------------------------------
+class SuggestIn(BaseModel):
+    text: str = Field(description="一句话 / one utterance")
+    role: Literal["agent", "customer"] = "agent"
+
+
+class FlagOut(_Open):
+    start: int
+    end: int
+    text: str
+    category: str
+    confidence: float
+    source: str
+    rule: str
+    principle: str
+    suggestions: list[str]
+    rewrite: str
+
+
+class SuggestOut(BaseModel):
+    flags: list[FlagOut]
+
+
+# -- transcripts -------------------------------------------------------------------------------
+class KeyRef(BaseModel):
+    id: int
+    name: str
+
+
+class VerdictOut(BaseModel):
+    flag_id: str
+    verdict: Literal["confirmed", "dismissed"]
+    note: str | None
+    at: datetime
+    key: KeyRef
+
+
+class StoredFlagOut(FlagOut):
+    id: str
+    verdicts: list[VerdictOut]
+
+
+class TurnOut(_Open):
+    index: int
+    role: str
+    speaker: str
+    text: str
+    start_time: float | None
+    end_time: float | None
+    flags: list[StoredFlagOut]
+    sentiment: dict[str, Any] | None
+
+
+class TranscriptOut(_Open):
+    id: str
+    source: str
+    format: str
+    encoding: str
+    script: str
+    masked: bool
+    created_at: datetime
+    uploaded_by: KeyRef
+    turns: list[TurnOut]
+    scorecard: dict[str, Any]
+    summary: dict[str, Any]
+
+
+class TranscriptSummary(BaseModel):
+    id: str
+    source: str
+    format: str
+    encoding: str
+    script: str
+    masked: bool
+    created_at: datetime
+    uploaded_by: KeyRef
+    summary: dict[str, Any]
+
+
+class TranscriptPage(BaseModel):
+    items: list[TranscriptSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+# -- verdicts ----------------------------------------------------------------------------------
+class VerdictIn(BaseModel):
+    verdict: Literal["confirmed", "dismissed"]
+    note: str | None = Field(None, max_length=2000)
+
+
+class FlagVerdictsOut(BaseModel):
+    flag_id: str
+    verdict: VerdictOut
+    verdicts: list[VerdictOut]
+
+
+# -- keys --------------------------------------------------------------------------------------
+class KeyIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+
+
+class KeyOut(BaseModel):
+    id: int
+    name: str
+    role: Role
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="完整密钥，只显示这一次 / the whole key, shown this once")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    db: Literal["ok", "error"]

@@ -1,0 +1,50 @@
+"""The one settings object of the service, read from ``HUASHU_*`` environment variables.
+
+Built by ``create_app`` (or the CLI), never at import time, so importing ``api`` needs no
+database and no environment.
+"""
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUASHU_", extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///./huashu.db"
+    max_body_bytes: int = Field(MIB, gt=0)
+    max_upload_bytes: int = Field(5 * MIB, gt=0)
+    max_utterance_chars: int = Field(2000, gt=0)
+    mask_pii: bool = True
+    # Extra lexicon files, joined with ":" like the CLI's HUASHU_LEXICON.
+    lexicon: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("lexicon", mode="before")
+    @classmethod
+    def _split_paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(p for p in value.split(os.pathsep) if p)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql+psycopg://", "postgresql://")):
+            raise ValueError(
+                "数据库地址须为 sqlite:// 或 postgresql+psycopg:// / "
+                "HUASHU_DATABASE_URL must be sqlite://... or postgresql+psycopg://..."
+            )
+        if value.startswith("postgresql://"):  # the driver this project ships is psycopg 3
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @property
+    def upload_body_bytes(self) -> int:
+        """The body limit of an upload request: the file plus room for the multipart framing."""
+        return self.max_upload_bytes + 64 * 1024

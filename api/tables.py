@@ -1,0 +1,146 @@
+"""The stored data: API keys, transcripts with their turns and flags, and verdicts on flags.
+
+The schema itself is created by the Alembic migrations in ``api/migrations``; these classes
+must match them (``tests/api/test_storage.py`` checks that the two agree).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every database (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    prefix: Mapped[str] = mapped_column(String(16))  # the start of the key, for display only
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the whole key
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class StoredTranscript(Base):
+    __tablename__ = "transcripts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    source: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(20))
+    encoding: Mapped[str] = mapped_column(String(40))
+    script: Mapped[str] = mapped_column(String(20))
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now, index=True)
+    masked: Mapped[bool] = mapped_column(Boolean)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    scorecard: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    turns: Mapped[list[StoredTurn]] = relationship(
+        back_populates="transcript", order_by="StoredTurn.index", cascade="all, delete-orphan"
+    )
+    uploader: Mapped[ApiKey] = relationship()
+
+
+class StoredTurn(Base):
+    __tablename__ = "turns"
+    __table_args__ = (UniqueConstraint("transcript_id", "index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transcript_id: Mapped[str] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(20))
+    speaker: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    start_time: Mapped[float | None] = mapped_column(Float)
+    end_time: Mapped[float | None] = mapped_column(Float)
+    line: Mapped[int | None] = mapped_column(Integer)
+    sentiment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    transcript: Mapped[StoredTranscript] = relationship(back_populates="turns")
+    flags: Mapped[list[StoredFlag]] = relationship(
+        back_populates="turn", order_by="StoredFlag.position", cascade="all, delete-orphan"
+    )
+
+
+class StoredFlag(Base):
+    __tablename__ = "flags"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # order within the turn
+    start: Mapped[int] = mapped_column("span_start", Integer)
+    end: Mapped[int] = mapped_column("span_end", Integer)
+    text: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(60))
+    confidence: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(20))
+    rule: Mapped[str] = mapped_column(String(200))
+    principle: Mapped[str] = mapped_column(Text)
+    suggestions: Mapped[list[str]] = mapped_column(JSON)
+    rewrite: Mapped[str] = mapped_column(Text)
+
+    turn: Mapped[StoredTurn] = relationship(back_populates="flags")
+    verdicts: Mapped[list[Verdict]] = relationship(
+        back_populates="flag", order_by="Verdict.at", cascade="all, delete-orphan"
+    )
+
+
+class Verdict(Base):
+    """A supervisor's verdict on a flag; one per flag and key, a later one replaces it."""
+
+    __tablename__ = "verdicts"
+    __table_args__ = (UniqueConstraint("flag_id", "key_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flag_id: Mapped[str] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), index=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    verdict: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=now)
+
+    flag: Mapped[StoredFlag] = relationship(back_populates="verdicts")
+    key: Mapped[ApiKey] = relationship()

@@ -1,0 +1,154 @@
+"""Upload, read back, list; verdicts on flags; personal numbers masked in what is stored."""
+from __future__ import annotations
+
+import json
+
+from api_support import EXAMPLE, bearer, new_key, upload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from analyzer import report
+from analyzer.ingest import parse_transcript
+from api.tables import StoredTurn
+
+META = {"id", "masked", "created_at", "uploaded_by"}
+
+
+def _without_ids(analysis: dict) -> dict:
+    """The analysis as ``report.to_dict`` gives it: our additions (ids, verdicts, meta) removed."""
+    out = {k: v for k, v in analysis.items() if k not in META}
+    out["turns"] = [
+        {**t, "flags": [{k: v for k, v in f.items() if k not in ("id", "verdicts")} for f in t["flags"]]}
+        for t in analysis["turns"]
+    ]
+    return out
+
+
+def test_upload_returns_201_with_id_and_the_analysis(uploaded, engine):
+    expected = report.to_dict(engine.analyze(parse_transcript(EXAMPLE, "call.txt")))
+    assert _without_ids(uploaded) == expected
+    assert uploaded["masked"] is True
+    assert uploaded["uploaded_by"]["name"] == "supervisor (tests)"
+    flags = [f for t in uploaded["turns"] for f in t["flags"]]
+    assert len(flags) == uploaded["summary"]["flags"] >= 2
+    assert len({f["id"] for f in flags}) == len(flags)
+    for turn in uploaded["turns"]:
+        for f in turn["flags"]:
+            assert turn["text"][f["start"]:f["end"]] == f["text"]
+            assert f["verdicts"] == [] or all(v["flag_id"] == f["id"] for v in f["verdicts"])
+
+
+def test_get_returns_the_stored_analysis(http, keys, uploaded):
+    for role in ("supervisor", "analyst", "admin"):
+        r = http.get(f"/v1/transcripts/{uploaded['id']}", headers=bearer(keys[role]))
+        assert r.status_code == 200
+        assert _without_ids(r.json()) == _without_ids(uploaded)
+        assert r.json()["id"] == uploaded["id"]
+
+
+def test_get_unknown_id_is_404_in_the_error_shape(http, keys):
+    r = http.get("/v1/transcripts/00000000-0000-0000-0000-000000000000", headers=bearer(keys["analyst"]))
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "not_found"
+
+
+def test_list_newest_first_with_summaries_and_paging(http, keys, uploaded):
+    second = upload(http, keys["supervisor"], name="second.txt").json()
+    r = http.get("/v1/transcripts", params={"limit": 1}, headers=bearer(keys["analyst"]))
+    page = r.json()
+    assert r.status_code == 200
+    assert page["limit"] == 1 and page["offset"] == 0 and page["total"] >= 2
+    [item] = page["items"]
+    assert item["id"] == second["id"]
+    assert set(item) == {"id", "source", "format", "encoding", "script", "masked", "created_at",
+                         "uploaded_by", "summary"}
+    assert item["summary"] == second["summary"]
+    everything = http.get("/v1/transcripts", params={"limit": 200}, headers=bearer(keys["analyst"])).json()
+    assert {uploaded["id"], second["id"]} <= {i["id"] for i in everything["items"]}
+    assert http.get("/v1/transcripts", params={"offset": 10_000}, headers=bearer(keys["analyst"])).json()["items"] == []
+
+
+def test_upload_with_labels_and_format(http, keys):
+    data = "张三：你必须先登录。\n李女士：好的。\n".encode()
+    r = upload(http, keys["supervisor"], data, name="chat.log", agent_label="张三",
+               customer_label="李女士", format="speaker-text")
+    assert r.status_code == 201, r.text
+    assert [t["role"] for t in r.json()["turns"]] == ["agent", "customer"]
+    assert r.json()["format"] == "speaker-text"
+
+
+def test_upload_gb18030_csv(http, keys):
+    data = "speaker,text\n客服,你搞错了\n客户,没有啊\n".encode("gb18030")
+    r = upload(http, keys["supervisor"], data, name="call.csv")
+    assert r.status_code == 201, r.text
+    assert (r.json()["format"], r.json()["encoding"]) == ("csv", "gb18030")
+    assert r.json()["turns"][0]["flags"][0]["text"] == "你搞错了"
+
+
+# -- verdicts ---------------------------------------------------------------------------------
+def _flag_in(analysis: dict, flag_id: str) -> dict:
+    return next(f for t in analysis["turns"] for f in t["flags"] if f["id"] == flag_id)
+
+
+def test_verdicts_are_stored_replaced_per_key_and_visible(http, keys, server):
+    fresh = upload(http, keys["supervisor"]).json()
+    flag_id = next(f["id"] for t in fresh["turns"] for f in t["flags"])
+    boss = bearer(keys["supervisor"])
+    _, other_key = new_key(http, server.admin_key, "supervisor", "second supervisor")
+
+    r = http.post(f"/v1/flags/{flag_id}/verdict", json={"verdict": "confirmed", "note": "确实是导火索"}, headers=boss)
+    assert r.status_code == 200, r.text
+    assert r.json()["verdict"]["verdict"] == "confirmed"
+    assert r.json()["verdict"]["note"] == "确实是导火索"
+    assert r.json()["verdict"]["key"]["name"] == "supervisor (tests)"
+    assert r.json()["verdict"]["at"]
+
+    r = http.post(f"/v1/flags/{flag_id}/verdict", json={"verdict": "dismissed"}, headers=boss)
+    assert [v["verdict"] for v in r.json()["verdicts"]] == ["dismissed"]  # replaced, not added
+    assert r.json()["verdicts"][0]["note"] is None
+
+    r = http.post(f"/v1/flags/{flag_id}/verdict", json={"verdict": "confirmed"}, headers=bearer(other_key))
+    assert sorted(v["verdict"] for v in r.json()["verdicts"]) == ["confirmed", "dismissed"]
+
+    stored = http.get(f"/v1/transcripts/{fresh['id']}", headers=bearer(keys["analyst"])).json()
+    seen = {v["key"]["name"]: v["verdict"] for v in _flag_in(stored, flag_id)["verdicts"]}
+    assert seen == {"supervisor (tests)": "dismissed", "second supervisor": "confirmed"}
+
+
+def test_verdict_on_an_unknown_flag_is_404(http, keys):
+    r = http.post("/v1/flags/no-such-flag/verdict", json={"verdict": "confirmed"}, headers=bearer(keys["supervisor"]))
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "not_found"
+
+
+def test_verdict_must_be_confirmed_or_dismissed(http, keys, uploaded):
+    flag_id = next(f["id"] for t in uploaded["turns"] for f in t["flags"])
+    r = http.post(f"/v1/flags/{flag_id}/verdict", json={"verdict": "maybe"}, headers=bearer(keys["supervisor"]))
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "invalid_request"
+
+
+# -- privacy ----------------------------------------------------------------------------------
+PII_CALL = (
+    "坐席：您好，请问有什么可以帮您？\n"
+    "客户：我手机是138 1234 5678，身份证11010519491231002X，订单号SD20250301。\n"
+    "坐席：你搞错了，卡号4111111111111111不是您的吗？退款金额是138.50元，2025-03-01到账。\n"
+).encode()
+
+
+def test_personal_numbers_are_masked_in_stored_text(http, keys, uploaded, db):
+    r = upload(http, keys["supervisor"], PII_CALL, name="pii.txt")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    texts = [t["text"] for t in body["turns"]]
+    assert texts[1] == "我手机是138 **** 5678，身份证110***********002X，订单号SD20250301。"
+    assert texts[2] == "你搞错了，卡号4111********1111不是您的吗？退款金额是138.50元，2025-03-01到账。"
+    assert body["masked"] is True
+    [flag] = body["turns"][2]["flags"]
+    assert texts[2][flag["start"]:flag["end"]] == flag["text"] == "你搞错了"
+    with Session(db) as session:
+        stored = session.scalars(select(StoredTurn.text).where(StoredTurn.transcript_id == body["id"])).all()
+    assert stored == texts
+    dump = json.dumps(body, ensure_ascii=False)
+    for secret in ("13812345678", "1234 5678", "11010519491231002X", "4111111111111111"):
+        assert secret not in dump
