@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import html
-from collections import Counter
 from typing import Any
 
 from .lexicon import load_categories
@@ -10,20 +9,27 @@ from .model import Flag, Transcript, Turn
 
 
 def summary(t: Transcript) -> dict[str, Any]:
+    from .mood import course
+
     agent, customer = len(t.agent_turns), len(t.customer_turns)
     flags = sum(len(turn.flags) for turn in t.turns)
+    mood = course(t)  # analyzer/mood.py: the formula of satisfaction is documented there
     return {
         "agent_turns": agent,
         "customer_turns": customer,
         "flags": flags,
         "flags_per_100_agent_turns": round(100 * flags / agent, 1) if agent else 0.0,
-        "satisfaction": None,  # filled in by the customer-sentiment stage once it exists
+        "satisfaction": mood["satisfaction"],  # None until customer turns carry sentiment
+        "escalations": mood["escalations"],
+        "mood": mood["series"],
     }
 
 
 def scorecard(t: Transcript) -> dict[str, Any]:
-    by_category = Counter(f.category for turn in t.turns for f in turn.flags)
-    return {"triggers_by_category": dict(sorted(by_category.items()))}
+    """The handbook scorecard (``analyzer/scorecard.py``, data in ``corpora/scorecard.yaml``)."""
+    from .scorecard import score
+
+    return score(t)
 
 
 def to_dict(t: Transcript) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from starlette.types import Scope
 
 from analyzer.engine import Engine
 
-from . import errors
+from . import errors, web
 from .db import open_database
 from .limits import BodyLimitMiddleware
 from .routes import flags, health, keys, live, suggest, transcripts
@@ -53,4 +53,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     for module in (health, suggest, live, transcripts, flags, keys):
         app.include_router(module.router)
+    web.install(app)  # the supervisor's web pages under /web (api/web)
     return app

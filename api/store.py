@@ -65,13 +65,13 @@ def active_admin_count(session: Session) -> int:
 # -- transcripts -------------------------------------------------------------------------------
 def save_transcript(
     session: Session, transcript: Transcript, *, summary: dict[str, Any], scorecard: dict[str, Any],
-    uploaded_by: int, masked: bool,
+    uploaded_by: int, masked: bool, team: str | None = None,
 ) -> StoredTranscript:
     """Add an analysed transcript with its turns and flags (flushed turn by turn; not committed)."""
     stored = StoredTranscript(
         source=transcript.source, format=transcript.format, encoding=transcript.encoding,
         script=transcript.script, uploaded_by=uploaded_by, masked=masked,
-        summary=summary, scorecard=scorecard,
+        summary=summary, scorecard=scorecard, team=team,
     )
     session.add(stored)
     session.flush()

@@ -78,6 +78,7 @@ class StoredTranscript(Base):
     masked: Mapped[bool] = mapped_column(Boolean)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
     scorecard: Mapped[dict[str, Any]] = mapped_column(JSON)
+    team: Mapped[str | None] = mapped_column(String(100), default=None, index=True)
 
     turns: Mapped[list[StoredTurn]] = relationship(
         back_populates="transcript", order_by="StoredTurn.index", cascade="all, delete-orphan"

@@ -26,6 +26,7 @@ def upload_transcript(
     agent_label: Annotated[list[str] | None, Form(description="该说话人是坐席 / this speaker is the agent")] = None,
     customer_label: Annotated[list[str] | None, Form(description="该说话人是客户 / this speaker is the customer")] = None,
     fmt: Annotated[str | None, Form(alias="format", description="speaker-text, csv, tsv, json, jsonl, xlsx")] = None,
+    team: Annotated[str | None, Form(max_length=100, description="团队 / the agent's team")] = None,
 ) -> dict[str, Any]:
     """上传并分析一通对话 / upload and analyse one call (roles: supervisor)."""
     limit = settings.max_upload_bytes
@@ -37,7 +38,8 @@ def upload_transcript(
         agent_labels=agent_label or (), customer_labels=customer_label or (),
     )
     stored = store.save_transcript(
-        session, transcript, **analysed, uploaded_by=key.id, masked=settings.mask_pii
+        session, transcript, **analysed, uploaded_by=key.id, masked=settings.mask_pii,
+        team=(team or "").strip() or None,
     )
     session.commit()  # the transcript, its turns and flags: all or nothing
     return views.transcript_view(store.get_transcript(session, stored.id))

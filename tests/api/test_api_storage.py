@@ -80,7 +80,7 @@ def test_migrated_schema_matches_the_tables(sessions):
 def test_migrating_again_changes_nothing(sessions):
     migrate(sessions.kw["bind"])
     with sessions() as session:
-        assert session.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+        assert session.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
 
 
 def test_keys_store_only_the_hash(sessions):

@@ -1,0 +1,471 @@
+"""What the pages read from the database: the filtered call list, the dashboard's figures, and the
+verdicts export. Read-only; writes go through the ``/v1`` endpoints.
+
+Where the data comes from:
+- agent: the speaker label of a call's agent turns (the most frequent one is "the" agent);
+- team: a ``team`` column on transcripts when the schema has one (else every team is unknown);
+- satisfaction, escalations, mood: the stored ``summary`` (``analyzer/mood.py``):
+  ``satisfaction`` in [0, 1] or null, ``escalations`` a list of events, ``mood`` the series of
+  ``{turn, mood, anger, ...}``; a call without customer sentiment has escalation "unknown";
+- scorecard: the stored ``scorecard`` (``analyzer/scorecard.py``): ``items`` of
+  ``{id, label_zh, label_en, value, passed, source, detail}``, ``score``, ``triggers_by_category``.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import and_, exists, false, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from analyzer.mood import mood_of as analyzer_mood_of
+
+from ..tables import ApiKey, StoredFlag, StoredTranscript, StoredTurn, Verdict
+
+PER_PAGE = 25
+SORTS = ("newest", "oldest", "flags_desc", "flags_asc", "satisfaction_desc", "satisfaction_asc")
+ESCALATION_CHOICES = ("", "yes", "no")
+
+
+# -- reading one call's fields -----------------------------------------------------------------
+def team_column():
+    """The transcripts' ``team`` column, or None while the schema has none."""
+    return getattr(StoredTranscript, "team", None)
+
+
+def team_of(stored: Any) -> str | None:
+    return getattr(stored, "team", None) or None
+
+
+def satisfaction_of(summary: Mapping[str, Any] | None) -> float | None:
+    value = (summary or {}).get("satisfaction")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def escalation_of(summary: Mapping[str, Any] | None) -> bool | None:
+    """Whether the call escalated after an agent trigger; None when unknown (no sentiment)."""
+    summary = summary or {}
+    events = summary.get("escalations")
+    if isinstance(events, (int, float)) and not isinstance(events, bool):  # a count, as batch tables have it
+        return events > 0
+    if isinstance(events, list) and events:
+        return True
+    if isinstance(events, list) and (summary.get("mood") or satisfaction_of(summary) is not None):
+        return False
+    return None
+
+
+def mood_series(summary: Mapping[str, Any] | None, turns: list[Mapping[str, Any]] = ()) -> list[tuple[int, float, bool]]:
+    """The customer's mood over the call as ``(turn index, mood in [-1, 1], anger)``: the stored
+    ``summary.mood`` series, else the customer turns' own sentiment."""
+    series = (summary or {}).get("mood")
+    out = []
+    if isinstance(series, list) and series:
+        for p in series:
+            if isinstance(p, Mapping) and isinstance(p.get("turn"), int) and isinstance(p.get("mood"), (int, float)):
+                out.append((p["turn"], max(-1.0, min(1.0, float(p["mood"]))), bool(p.get("anger"))))
+        return out
+    for turn in turns:
+        if turn.get("role") == "customer" and (m := mood_of(turn.get("sentiment"))) is not None:
+            out.append((turn["index"], *m))
+    return out
+
+
+def mood_of(sentiment: Any) -> tuple[float, bool] | None:
+    """A customer turn's mood in [-1, 1] (``analyzer.mood.mood_of``) and whether it is angry."""
+    if not isinstance(sentiment, Mapping) or not sentiment:
+        return None
+    value = analyzer_mood_of(dict(sentiment))
+    return (max(-1.0, min(1.0, value)), bool(sentiment.get("anger"))) if value is not None else None
+
+
+def score_of(card: Mapping[str, Any] | None) -> float | None:
+    score = (card or {}).get("score")
+    return float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None
+
+
+def main_agent(counts: Mapping[str, int]) -> str | None:
+    """The speaker with most agent turns (ties: the first label in sort order)."""
+    return min(counts, key=lambda s: (-counts[s], s)) if counts else None
+
+
+# -- the call list -----------------------------------------------------------------------------
+def parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    agent: str = ""
+    team: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    category: str = ""
+    escalation: str = ""  # "", "yes" or "no"
+    sort: str = "newest"
+    page: int = 1
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str]) -> CallFilter:
+        """Lenient: a value that does not parse is ignored, never an error."""
+        page = params.get("page", "1")
+        return cls(
+            agent=params.get("agent", "").strip(), team=params.get("team", "").strip(),
+            date_from=parse_date(params.get("date_from")), date_to=parse_date(params.get("date_to")),
+            category=params.get("category", "").strip(),
+            escalation=e if (e := params.get("escalation", "")) in ESCALATION_CHOICES else "",
+            sort=s if (s := params.get("sort", "newest")) in SORTS else "newest",
+            page=max(1, int(page)) if page.isdigit() else 1,
+        )
+
+    def query(self, **changes: Any) -> str:
+        """The query string of this filter with ``changes`` (defaults left out)."""
+        chosen = replace(self, **changes)
+        out = {}
+        for f in fields(self):
+            value = getattr(chosen, f.name)
+            if value not in (None, "", f.default):
+                out[f.name] = value.isoformat() if isinstance(value, date) else value
+        return urlencode(out)
+
+
+@dataclass
+class CallRow:
+    id: str
+    source: str
+    created_at: datetime
+    uploaded_by: str
+    agent: str | None
+    team: str | None
+    agent_turns: int
+    flags: int
+    rate: float
+    satisfaction: float | None
+    escalation: bool | None
+    score: float | None  # the scorecard's share of items passed
+    categories: dict[str, int]
+
+
+@dataclass
+class CallPage:
+    rows: list[CallRow]
+    total: int
+    page: int
+    pages: int
+
+
+def _day_start(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
+
+
+def _window(query, date_from: date | None, date_to: date | None):
+    if date_from:
+        query = query.where(StoredTranscript.created_at >= _day_start(date_from))
+    if date_to:
+        query = query.where(StoredTranscript.created_at < _day_start(date_to + timedelta(days=1)))
+    return query
+
+
+def _escalated():
+    return StoredTranscript.summary[("escalations", 0)].as_string().is_not(None)
+
+
+def _escalation_known():
+    return StoredTranscript.summary["satisfaction"].as_float().is_not(None)
+
+
+def list_calls(session: Session, f: CallFilter, per_page: int = PER_PAGE) -> CallPage:
+    query = _window(select(StoredTranscript), f.date_from, f.date_to)
+    if f.agent:
+        query = query.where(exists().where(
+            StoredTurn.transcript_id == StoredTranscript.id, StoredTurn.role == "agent", StoredTurn.speaker == f.agent
+        ))
+    if f.category:
+        query = query.where(exists().where(
+            StoredTurn.transcript_id == StoredTranscript.id, StoredFlag.turn_id == StoredTurn.id,
+            StoredFlag.category == f.category,
+        ))
+    if f.team:
+        team = team_column()
+        query = query.where(team == f.team if team is not None else false())
+    if f.escalation == "yes":
+        query = query.where(_escalated())
+    elif f.escalation == "no":
+        query = query.where(and_(_escalation_known(), ~_escalated()))
+
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    flags = StoredTranscript.summary["flags"].as_integer()
+    satisfaction = StoredTranscript.summary["satisfaction"].as_float()
+    newest = (StoredTranscript.created_at.desc(), StoredTranscript.id)
+    order = {
+        "newest": newest,
+        "oldest": (StoredTranscript.created_at, StoredTranscript.id),
+        "flags_desc": (flags.desc(), *newest),
+        "flags_asc": (flags.asc(), *newest),
+        "satisfaction_desc": (satisfaction.desc().nulls_last(), *newest),
+        "satisfaction_asc": (satisfaction.asc().nulls_last(), *newest),
+    }[f.sort]
+    pages = max(1, -(-total // per_page))
+    page = min(f.page, pages)
+    stored = list(session.scalars(
+        query.options(selectinload(StoredTranscript.uploader)).order_by(*order)
+        .limit(per_page).offset((page - 1) * per_page)
+    ))
+    ids = [t.id for t in stored]
+    speakers: dict[str, dict[str, int]] = defaultdict(dict)
+    for tid, speaker, n in session.execute(
+        select(StoredTurn.transcript_id, StoredTurn.speaker, func.count())
+        .where(StoredTurn.transcript_id.in_(ids), StoredTurn.role == "agent")
+        .group_by(StoredTurn.transcript_id, StoredTurn.speaker)
+    ):
+        speakers[tid][speaker] = n
+    categories: dict[str, Counter] = defaultdict(Counter)
+    for tid, category, n in session.execute(
+        select(StoredTurn.transcript_id, StoredFlag.category, func.count())
+        .join(StoredFlag, StoredFlag.turn_id == StoredTurn.id)
+        .where(StoredTurn.transcript_id.in_(ids))
+        .group_by(StoredTurn.transcript_id, StoredFlag.category)
+    ):
+        categories[tid][category] = n
+    rows = []
+    for t in stored:
+        summary = t.summary or {}
+        rows.append(CallRow(
+            id=t.id, source=t.source, created_at=t.created_at, uploaded_by=t.uploader.name,
+            agent=main_agent(speakers.get(t.id, {})), team=team_of(t),
+            agent_turns=int(summary.get("agent_turns", 0) or 0), flags=int(summary.get("flags", 0) or 0),
+            rate=float(summary.get("flags_per_100_agent_turns", 0) or 0),
+            satisfaction=satisfaction_of(summary), escalation=escalation_of(summary),
+            score=score_of(t.scorecard), categories=dict(sorted(categories[t.id].items(), key=lambda kv: (-kv[1], kv[0]))),
+        ))
+    return CallPage(rows=rows, total=total, page=page, pages=pages)
+
+
+def agent_names(session: Session) -> list[str]:
+    query = select(StoredTurn.speaker).where(StoredTurn.role == "agent").distinct().order_by(StoredTurn.speaker)
+    return list(session.scalars(query))
+
+
+def team_names(session: Session) -> list[str]:
+    team = team_column()
+    if team is None:
+        return []
+    return [t for t in session.scalars(select(team).where(team.is_not(None)).distinct().order_by(team)) if t]
+
+
+# -- the dashboard -----------------------------------------------------------------------------
+def scorecard_passes(card: Mapping[str, Any] | None) -> Iterator[tuple[str, bool]]:
+    """``(item id, passed)`` for each scorecard item with a verdict (not-applicable ones left out)."""
+    items = (card or {}).get("items")
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, Mapping) and isinstance(item.get("id"), str) and isinstance(item.get("passed"), bool):
+            yield item["id"], item["passed"]
+
+
+def scorecard_labels(card: Mapping[str, Any] | None) -> Iterator[tuple[str, dict[str, str]]]:
+    items = (card or {}).get("items")
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, Mapping) and isinstance(item.get("id"), str):
+            yield item["id"], {"zh": str(item.get("label_zh") or item["id"]), "en": str(item.get("label_en") or item["id"])}
+
+
+@dataclass
+class Stats:
+    """Figures of one agent, one team, or everyone."""
+
+    name: str
+    calls: int = 0
+    agent_turns: int = 0
+    flags: int = 0
+    categories: Counter = field(default_factory=Counter)
+    satisfaction: list[float] = field(default_factory=list)
+    escalated: int = 0
+    escalation_known: int = 0
+    moods: list[tuple[float, bool]] = field(default_factory=list)
+    passes: dict[str, list[bool]] = field(default_factory=dict)  # scorecard item id -> verdicts
+    scores: list[float] = field(default_factory=list)  # scorecard score per call
+
+    @property
+    def rate(self) -> float:
+        return round(100 * self.flags / self.agent_turns, 1) if self.agent_turns else 0.0
+
+    @property
+    def satisfaction_avg(self) -> float | None:
+        return sum(self.satisfaction) / len(self.satisfaction) if self.satisfaction else None
+
+    @property
+    def escalation_rate(self) -> float | None:
+        return self.escalated / self.escalation_known if self.escalation_known else None
+
+    @property
+    def mood_avg(self) -> float | None:
+        return sum(v for v, _ in self.moods) / len(self.moods) if self.moods else None
+
+    @property
+    def mood_split(self) -> tuple[int, int, int]:
+        """Rated customer turns: (negative, neutral, positive)."""
+        neg = sum(1 for v, _ in self.moods if v < -0.2)
+        pos = sum(1 for v, _ in self.moods if v > 0.2)
+        return neg, len(self.moods) - neg - pos, pos
+
+    @property
+    def score_avg(self) -> float | None:
+        return sum(self.scores) / len(self.scores) if self.scores else None
+
+    @property
+    def top_category(self) -> str | None:
+        return min(self.categories, key=lambda c: (-self.categories[c], c)) if self.categories else None
+
+    def pass_rates(self) -> list[tuple[str, float, int]]:
+        """``(item id, share passed, calls judged)``, in the scorecard's order."""
+        return [(item, sum(v) / len(v), len(v)) for item, v in self.passes.items() if v]
+
+    def add_call(self, summary: Mapping[str, Any], scorecard: Mapping[str, Any]) -> None:
+        """The call-level figures of a call counted for this agent or team."""
+        if (s := satisfaction_of(summary)) is not None:
+            self.satisfaction.append(s)
+        if (e := escalation_of(summary)) is not None:
+            self.escalation_known += 1
+            self.escalated += e
+        self.moods.extend((v, anger) for _, v, anger in mood_series(summary))
+        for item, passed in scorecard_passes(scorecard):
+            self.passes.setdefault(item, []).append(passed)
+        if (score := score_of(scorecard)) is not None:
+            self.scores.append(score)
+
+
+@dataclass
+class Dashboard:
+    overall: Stats
+    agents: list[Stats]
+    teams: list[Stats]
+    selected: Stats | None
+    trend: list[tuple[str, float | None]]
+    bucket: str  # "day" or "week"
+    teams_stored: bool
+    labels: dict[str, dict[str, str]]  # scorecard item id -> {"zh", "en"}
+
+
+def _bucket(day: date, unit: str) -> date:
+    return day - timedelta(days=day.weekday()) if unit == "week" else day
+
+
+def dashboard(
+    session: Session, *, agent: str = "", team: str = "", date_from: date | None = None, date_to: date | None = None
+) -> Dashboard:
+    """Per agent (speaker label) and per team: turns, flags and categories of their own turns;
+    the call-level figures (satisfaction, escalation, mood, scorecard) of the calls they led."""
+    team_col = team_column()
+    columns = [StoredTranscript.id, StoredTranscript.created_at, StoredTranscript.summary, StoredTranscript.scorecard]
+    calls = session.execute(_window(select(*columns, *([team_col] if team_col is not None else [])), date_from, date_to)).all()
+    ids = _window(select(StoredTranscript.id), date_from, date_to)
+
+    turns: dict[str, dict[str, int]] = defaultdict(dict)
+    for tid, speaker, n in session.execute(
+        select(StoredTurn.transcript_id, StoredTurn.speaker, func.count())
+        .where(StoredTurn.transcript_id.in_(ids), StoredTurn.role == "agent")
+        .group_by(StoredTurn.transcript_id, StoredTurn.speaker)
+    ):
+        turns[tid][speaker] = n
+    flags: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for tid, speaker, category, n in session.execute(
+        select(StoredTurn.transcript_id, StoredTurn.speaker, StoredFlag.category, func.count())
+        .join(StoredFlag, StoredFlag.turn_id == StoredTurn.id)
+        .where(StoredTurn.transcript_id.in_(ids), StoredTurn.role == "agent")
+        .group_by(StoredTurn.transcript_id, StoredTurn.speaker, StoredFlag.category)
+    ):
+        flags[tid][speaker][category] += n
+
+    overall = Stats(name="")
+    by_agent: dict[str, Stats] = {}
+    by_team: dict[str, Stats] = {}
+    labels: dict[str, dict[str, str]] = {}
+    series: dict[date, list[int]] = defaultdict(lambda: [0, 0])  # bucket -> [flags, agent turns]
+    days = [c[1].date() for c in calls]
+    unit = "day" if days and (max(days) - min(days)).days <= 31 else "week"
+
+    for call in calls:
+        tid, created, summary, scorecard = call[0], call[1], call[2] or {}, call[3] or {}
+        call_team = (call[4] or None) if team_col is not None else None
+        labels.update(scorecard_labels(scorecard))
+        speakers = turns.get(tid, {})
+        lead = main_agent(speakers)
+        groups = [overall] + ([by_team.setdefault(call_team, Stats(name=call_team))] if call_team else [])
+        for stats in groups:
+            stats.calls += 1
+            stats.add_call(summary, scorecard)
+        for speaker, n in speakers.items():
+            found = flags[tid][speaker]
+            stats = by_agent.setdefault(speaker, Stats(name=speaker))
+            if speaker == lead:
+                stats.calls += 1
+                stats.add_call(summary, scorecard)
+            for target in [stats, *groups]:
+                target.agent_turns += n
+                target.flags += sum(found.values())
+                target.categories.update(found)
+        if agent:
+            wanted = [agent] if agent in speakers else []
+        elif team:
+            wanted = list(speakers) if call_team == team else []
+        else:
+            wanted = list(speakers)
+        point = series[_bucket(created.date(), unit)]
+        for speaker in wanted:
+            point[0] += sum(flags[tid][speaker].values())
+            point[1] += speakers[speaker]
+
+    trend: list[tuple[str, float | None]] = []
+    if days:
+        step = timedelta(days=7 if unit == "week" else 1)
+        day, last = _bucket(min(days), unit), _bucket(max(days), unit)
+        while day <= last:
+            n_flags, n_turns = series.get(day, (0, 0))
+            trend.append((day.strftime("%m-%d"), round(100 * n_flags / n_turns, 1) if n_turns else None))
+            day += step
+
+    def order(s: Stats) -> tuple[float, str]:
+        return -s.rate, s.name
+
+    selected = by_agent.get(agent) if agent else (by_team.get(team) if team else None)
+    return Dashboard(
+        overall=overall, agents=sorted(by_agent.values(), key=order), teams=sorted(by_team.values(), key=order),
+        selected=selected, trend=trend, bucket=unit, teams_stored=team_col is not None, labels=labels,
+    )
+
+
+# -- the verdicts export -----------------------------------------------------------------------
+EXPORT_FIELDS = (
+    "flag_id", "transcript_id", "source", "turn_index", "speaker", "utterance", "start", "end", "span",
+    "category", "rule", "flag_source", "confidence", "suggestions", "rewrite", "verdict", "note",
+    "by", "by_key_id", "at",
+)
+
+
+def verdict_rows(session: Session) -> list[dict[str, Any]]:
+    """Every verdict with the flag and the utterance it is about (oldest first), for retraining."""
+    query = (
+        select(Verdict, StoredFlag, StoredTurn, StoredTranscript, ApiKey)
+        .join(StoredFlag, Verdict.flag_id == StoredFlag.id)
+        .join(StoredTurn, StoredFlag.turn_id == StoredTurn.id)
+        .join(StoredTranscript, StoredTurn.transcript_id == StoredTranscript.id)
+        .join(ApiKey, Verdict.key_id == ApiKey.id)
+        .order_by(Verdict.at, Verdict.id)
+    )
+    return [
+        {
+            "flag_id": f.id, "transcript_id": t.id, "source": t.source, "turn_index": turn.index,
+            "speaker": turn.speaker, "utterance": turn.text, "start": f.start, "end": f.end, "span": f.text,
+            "category": f.category, "rule": f.rule, "flag_source": f.source, "confidence": f.confidence,
+            "suggestions": list(f.suggestions), "rewrite": f.rewrite, "verdict": v.verdict, "note": v.note,
+            "by": k.name, "by_key_id": k.id, "at": v.at.isoformat(),
+        }
+        for v, f, turn, t, k in session.execute(query)
+    ]

@@ -1,0 +1,171 @@
+"""Fixtures for the web-page tests: ONE real server per session (``huashu serve`` in a subprocess,
+on a free loopback port, over a temporary SQLite file), named keys per role, two stored calls
+(one with customer sentiment written into the database, standing in for the sentiment stage),
+and ONE headless Chromium per session (``/usr/bin/chromium``, driven by Playwright).
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session
+from web_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    KEY_RE,
+    XIAOLI,
+    Server,
+    free_port,
+    huashu_env,
+    new_key,
+    upload,
+)
+
+from analyzer import report
+from analyzer.model import Flag, Transcript, Turn
+from api import store
+from api.db import create_db_engine
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("web-server")
+    database_url = f"sqlite:///{home / 'huashu.db'}"
+    port = free_port()
+    log = home / "server.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "analyzer.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=home, env=huashu_env(database_url), stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        yield Server(url=url, database_url=database_url, admin_key=_wait_until_up(process, url, log), log=log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_up(process: subprocess.Popen, url: str, log: Path, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"huashu serve exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                found = KEY_RE.search(log.read_text(encoding="utf-8"))
+                assert found, "serve printed no admin key:\n" + log.read_text()
+                return found.group(1)
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    pytest.fail(f"huashu serve did not answer within {timeout}s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def http(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def keys(http: httpx.Client, server: Server) -> dict[str, str]:
+    """Plain keys by who holds them: two supervisors, an analyst, an agent, and the admin."""
+    made = {
+        "supervisor": ("supervisor", "王主管"), "supervisor2": ("supervisor", "李主管"),
+        "analyst": ("analyst", "赵分析"), "agent": ("agent", "新人小周"),
+    }
+    found = {who: new_key(http, server.admin_key, role, name) for who, (role, name) in made.items()}
+    found["admin"] = server.admin_key
+    return found
+
+
+def write_sentiment(database_url: str, transcript_id: str, sentiments: dict[int, dict]) -> dict:
+    """Give the stored customer turns sentiment and recompute the stored summary (mood, escalations,
+    satisfaction) with the analyzer, as the sentiment stage will at upload. Returns the summary."""
+    engine = create_db_engine(database_url)
+    try:
+        with Session(engine) as session:
+            stored = store.get_transcript(session, transcript_id)
+            for turn in stored.turns:
+                if turn.index in sentiments:
+                    turn.sentiment = sentiments[turn.index]
+            rebuilt = Transcript(
+                source=stored.source, format=stored.format, encoding=stored.encoding, script=stored.script,
+                turns=[
+                    Turn(index=t.index, role=t.role, speaker=t.speaker, text=t.text, start_time=t.start_time,
+                         end_time=t.end_time, sentiment=t.sentiment,
+                         flags=[Flag(start=f.start, end=f.end, text=f.text, category=f.category,
+                                     confidence=f.confidence, source=f.source, rule=f.rule, principle=f.principle,
+                                     suggestions=list(f.suggestions), rewrite=f.rewrite) for f in t.flags])
+                    for t in stored.turns
+                ],
+            )
+            stored.summary = report.summary(rebuilt)
+            session.commit()
+            return stored.summary
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def calls(http: httpx.Client, keys: dict[str, str], server: Server) -> dict[str, dict]:
+    """``example``: examples/call-0001.txt (agent 坐席, no sentiment); ``xiaoli``: another call
+    (agent 小李(客服)) whose customer gets angry after a trigger and calms down again."""
+    example = upload(http, keys["supervisor"], name="call-0001.txt")
+    xiaoli = upload(http, keys["supervisor"], XIAOLI, name="xiaoli.txt")
+    summary = write_sentiment(server.database_url, xiaoli["id"], {
+        1: {"label": "neutral", "score": 0.8, "anger": False},
+        3: {"label": "negative", "score": 0.95, "anger": True},
+        5: {"label": "positive", "score": 0.7, "anger": False},
+    })
+    assert summary["escalations"] and summary["satisfaction"] is not None, summary
+    return {"example": example, "xiaoli": {**xiaoli, "summary": summary}}
+
+
+# -- the browser -------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def open_page(browser, server: Server, keys: dict[str, str]) -> Iterator[Callable]:
+    """``open_page(who)``: a page in a fresh browser context, logged in as ``who`` (a key of
+    ``keys``) through the login form, or not logged in for ``None``. JavaScript errors fail the test."""
+    contexts, errors = [], []
+
+    def open_as(who: str | None = None):
+        context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(5000)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        if who is not None:
+            page.goto("/web/login")
+            page.fill("#key", keys[who])
+            page.click("button[type=submit]")
+            page.wait_for_url(re.compile(r"/web/(calls|live)$"))
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+    assert errors == []

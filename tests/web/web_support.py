@@ -1,0 +1,84 @@
+"""Helpers shared by the web-page tests (fixtures are in conftest.py).
+
+tests/web is not a package (like tests/api): pytest puts this folder on ``sys.path``, so the
+test modules ``import web_support``; the name must stay unique across the test folders.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+EXAMPLE = (REPO / "examples" / "call-0001.txt").read_bytes()
+# A second call, another agent: 小李 refuses and blames; the customer gets angry, then calms down.
+XIAOLI = """\
+[00:00:01] 小李(客服)：您好，这里是顺达快递客服中心，请问有什么可以帮您？
+[00:00:05] 客户：我的快递显示签收了，可我根本没收到。
+[00:00:12] 小李(客服)：这不是我的事，你去问快递员。
+[00:00:20] 客户：你们这是什么态度！我要投诉！
+[00:00:26] 小李(客服)：非常抱歉，我马上帮您联系站点核实，请您稍候。
+[00:00:50] 客户：好的，谢谢。
+[00:00:55] 小李(客服)：感谢您的耐心，祝您生活愉快，再见！
+""".encode()
+KEY_RE = re.compile(r"^\s+(hs_[A-Za-z0-9_-]+)\s*$", re.MULTILINE)
+
+
+@dataclass
+class Server:
+    url: str
+    database_url: str
+    admin_key: str
+    log: Path
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://", 1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def huashu_env(database_url: str) -> dict[str, str]:
+    """This process's environment minus any HUASHU_* settings, with the repository importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
+    env["HUASHU_DATABASE_URL"] = database_url
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def new_key(http: httpx.Client, admin_key: str, role: str, name: str) -> str:
+    r = http.post("/v1/keys", json={"name": name, "role": role}, headers=bearer(admin_key))
+    assert r.status_code == 201, r.text
+    return r.json()["key"]
+
+
+def upload(http: httpx.Client, key: str, data: bytes = EXAMPLE, name: str = "call.txt") -> dict:
+    r = http.post("/v1/transcripts", files={"file": (name, data)}, headers=bearer(key))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def login(http: httpx.Client, key: str) -> str:
+    """Log ``http`` in with ``key`` (the cookie stays in the client); returns the page's CSRF token."""
+    r = http.post("/web/login", data={"key": key})
+    assert r.status_code == 303, r.text
+    page = http.get("/web/")
+    page = http.get(page.headers["location"]) if page.status_code == 303 else page
+    found = re.search(r'<meta name="csrf-token" content="([0-9a-f]+)">', page.text)
+    assert found, page.text[:500]
+    return found.group(1)
