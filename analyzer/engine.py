@@ -2,10 +2,12 @@
 
 Pipeline for one utterance: normalise → match (characters, then checks using jieba tokens) →
 flags with offsets mapped back to the original text → rewrites that no longer trigger.
+With ``model=True`` the lexicon's flags are then fused with the fine-tuned classifier
+(``analyzer/fusion.py``: calibrated confidence, model-only hits, the baseline as a cheap gate).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .lexicon import Lexicon, load_lexicon
@@ -15,7 +17,6 @@ from .normalize import Normalized, detect_script, normalize
 from .rewrite import apply, candidate_suggestions
 from .segment import Segmenter
 
-
 # Characters on each side of a rewritten span that are matched again to check the rewrite.
 _RECHECK_MARGIN = 40
 
@@ -23,15 +24,29 @@ _RECHECK_MARGIN = 40
 class Engine:
     """Built once (the lexicon compiled, jieba loaded), then shared; safe to call from threads."""
 
-    def __init__(self, extra_lexicons: Iterable[str | Path] = ()):
+    def __init__(self, extra_lexicons: Iterable[str | Path] = (), model: bool = False, sentiment: str = "none"):
         self.lexicon: Lexicon = load_lexicon(tuple(extra_lexicons))
         literals = [p.literal for e in self.lexicon.entries for p in e.patterns]
         self.segmenter = Segmenter(literals)
         self.matcher = Matcher(self.lexicon, self.segmenter)
+        self.model = model
+        self.fuser = None  # analyzer.fusion.Fuser, loaded by initialize() when model=True
+        self.sentiment_kind = sentiment  # analyzer.sentiment: auto · baseline · finetuned · none
+        self.sentiment = None  # the customer-sentiment model, loaded by initialize()
 
     def initialize(self) -> Engine:
-        """Load everything now (jieba, OpenCC) so the first request is as fast as the rest."""
+        """Load everything now (jieba, OpenCC, the classifier when ``model``) so the first request
+        is as fast as the rest. With ``model=True`` and no usable model this raises
+        ``models.classifier.ModelUnavailable`` (a one-line message)."""
         self.segmenter.initialize()
+        if self.model and self.fuser is None:
+            from .fusion import Fuser
+
+            self.fuser = Fuser.load(self)
+        if self.sentiment_kind != "none" and self.sentiment is None:
+            from .sentiment import load
+
+            self.sentiment = load(self.sentiment_kind)  # None under "auto" when nothing is trained
         self.check("你必須先把資料傳過來")
         return self
 
@@ -44,11 +59,35 @@ class Engine:
         """Flags for one utterance; customer turns are never flagged."""
         if role != AGENT or not text:
             return []
+        if self.model:
+            return self.check_many([text], script=script)[0]
+        return self._lexicon_flags(text, script)
+
+    def _lexicon_flags(self, text: str, script: str | None) -> list[Flag]:
         norm, found = self.matches(text)
         if not found:
             return []
         script = script or detect_script(text)
         return [self._flag(m, norm, script) for m in found]
+
+    def check_many(self, texts: Sequence[str], roles: Sequence[str] | None = None,
+                   script: str | None = None) -> list[list[Flag]]:
+        """Flags for many utterances at once (the classifier runs in batches); same results as
+        ``check`` on each."""
+        roles = roles or [AGENT] * len(texts)
+        todo = [i for i, (t, r) in enumerate(zip(texts, roles)) if r == AGENT and t]
+        out: list[list[Flag]] = [[] for _ in texts]
+        lexicon = [self._lexicon_flags(texts[i], script) for i in todo]
+        if not self.model:
+            for i, flags in zip(todo, lexicon):
+                out[i] = flags
+            return out
+        if self.fuser is None:
+            self.initialize()
+        fused = self.fuser.fuse_many([texts[i] for i in todo], lexicon, [script] * len(todo))
+        for i, flags in zip(todo, fused):
+            out[i] = flags
+        return out
 
     def _flag(self, m: Match, norm: Normalized, script: str) -> Flag:
         start, end = norm.to_original(m.start, m.end)
@@ -81,6 +120,16 @@ class Engine:
     def analyze(self, transcript: Transcript) -> Transcript:
         """Fill in the flags of every agent turn (in place) and return the transcript."""
         transcript.script = detect_script([t.text for t in transcript.turns])
-        for turn in transcript.turns:
-            turn.flags = self.check(turn.text, turn.role, transcript.script)
+        if self.model:  # one batch for the classifier
+            flags = self.check_many([t.text for t in transcript.turns], [t.role for t in transcript.turns],
+                                    transcript.script)
+            for turn, found in zip(transcript.turns, flags):
+                turn.flags = found
+        else:
+            for turn in transcript.turns:
+                turn.flags = self.check(turn.text, turn.role, transcript.script)
+        if self.sentiment is not None:  # the customer turns, in one batch
+            from .sentiment import annotate
+
+            annotate(transcript, self.sentiment)
         return transcript

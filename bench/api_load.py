@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,17 +46,48 @@ def utterances(n: int = 500, seed: int = 7) -> list[str]:
 
 
 # -- the server ------------------------------------------------------------------------------
+KEY_LINE = re.compile(r"^\s+(hs_[A-Za-z0-9_-]+)\s*$", re.MULTILINE)
+
+
+class ServerError(RuntimeError):
+    """The server did not come up (its log is in the message)."""
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    url: str
+    admin_key: str
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def start_server(home: Path) -> tuple[subprocess.Popen, str, str]:
-    port = free_port()
+def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment minus HUASHU_* settings, the repository on PYTHONPATH, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
-    env["HUASHU_DATABASE_URL"] = f"sqlite:///{home / 'bench.db'}"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env.update(extra or {})
+    return env
+
+
+def start_server(home: Path, extra_env: dict[str, str] | None = None, timeout: float = 120) -> Server:
+    """``huashu serve`` on a free loopback port over ``home/bench.db``; returns once /healthz answers."""
+    port = free_port()
+    env = server_env({"HUASHU_DATABASE_URL": f"sqlite:///{home / 'bench.db'}", **(extra_env or {})})
     log = home / "server.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
@@ -63,18 +95,31 @@ def start_server(home: Path) -> tuple[subprocess.Popen, str, str]:
             cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            sys.exit(f"server exited:\n{log.read_text()}")
+            raise ServerError(f"server exited with {process.returncode}:\n{log.read_text()}")
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                admin = re.search(r"^\s+(hs_[A-Za-z0-9_-]+)\s*$", log.read_text(), re.MULTILINE).group(1)
-                return process, url, admin
+                found = KEY_LINE.search(log.read_text(encoding="utf-8"))
+                if not found:
+                    process.terminate()
+                    raise ServerError(f"the server printed no admin key:\n{log.read_text()}")
+                return Server(process, url, found.group(1), log)
         except httpx.TransportError:
             time.sleep(0.1)
     process.terminate()
-    sys.exit("server did not start within 60 s")
+    raise ServerError(f"server did not start within {timeout:.0f} s:\n{log.read_text()}")
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def make_key(http: httpx.Client, admin_key: str, role: str, name: str = "bench") -> str:
+    made = http.post("/v1/keys", json={"name": name, "role": role}, headers=bearer(admin_key))
+    made.raise_for_status()
+    return made.json()["key"]
 
 
 # -- the load --------------------------------------------------------------------------------
@@ -96,9 +141,12 @@ def level(url: str, key: str, texts: list[str], clients: int, requests: int, max
             start.wait()
             while (n := next(counter)) < requests and time.perf_counter() < deadline:
                 t0 = time.perf_counter()
-                r = http.post("/v1/suggest", json={"text": texts[n % len(texts)]})
+                try:
+                    ok = http.post("/v1/suggest", json={"text": texts[n % len(texts)]}).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
                 mine.append(time.perf_counter() - t0)
-                bad += r.status_code != 200
+                bad += not ok
         with lock:
             latencies.extend(mine)
             failures += bad
@@ -150,16 +198,17 @@ def main() -> None:
     texts = utterances()
 
     with tempfile.TemporaryDirectory() as home:
-        process, url, admin = start_server(Path(home))
         try:
-            made = httpx.post(url + "/v1/keys", json={"name": "bench", "role": "agent"},
-                              headers={"Authorization": f"Bearer {admin}"})
-            key = made.json()["key"]
-            level(url, key, texts, 4, args.warmup, args.max_seconds)
-            rows = [level(url, key, texts, n, args.requests, args.max_seconds) for n in levels]
+            server = start_server(Path(home))
+        except ServerError as exc:
+            sys.exit(str(exc))
+        try:
+            with httpx.Client(base_url=server.url) as http:
+                key = make_key(http, server.admin_key, "agent")
+            level(server.url, key, texts, 4, args.warmup, args.max_seconds)
+            rows = [level(server.url, key, texts, n, args.requests, args.max_seconds) for n in levels]
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            server.stop()
 
     command = "python bench/api_load.py " + " ".join(sys.argv[1:])
     result = table(rows)

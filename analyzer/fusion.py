@@ -1,0 +1,349 @@
+"""Fusion: the lexicon's flags and the classifier's probabilities become one verdict per utterance.
+
+Inputs per agent utterance: the lexicon flags (``Engine`` without a model: span, rule, prior
+``confidence`` of the entry) and the model's calibrated probabilities ``p[c]`` for the 11 labels
+(``none`` + the 10 categories): ``p = w * p_transformer + (1 - w) * p_baseline``, the fine-tuned
+transformer (``models.classifier``, temperature-scaled) mixed with the char n-gram baseline
+(``models.baseline``, temperature-scaled), ``w`` chosen on the dev split by log-loss
+(``fusion.model_weight``; 1 = the transformer alone).
+
+Rules
+1. Cascade. The lexicon runs first. An utterance with no lexicon flag whose baseline
+   (``models.baseline``, char n-gram TF-IDF + logistic regression) gives ``P(none) >= gate`` is
+   not sent to the transformer: it gets no flag. ``gate`` is chosen on the dev split so that no
+   dev utterance the model finds correctly is skipped (``trigger.json``, ``gate``; ``None`` = off).
+   Utterances with a lexicon flag always go to the transformer (their confidence needs it).
+2. A lexicon flag keeps its span, text, rule, principle, suggestions and rewrite. Its confidence
+   becomes ``sigmoid(a * logit(prior) + b * logit(p[category]) + c)``: a logistic regression
+   fitted on the lexicon flags of the calibration (dev) split, target "the flag's category is the
+   utterance's gold label"; ``a, b, c`` are stored in ``trigger.json`` (``fusion``).
+   Its source is ``"lexicon+model"`` when ``p[category] >= threshold[category]``, else
+   ``"lexicon"``. A lexicon flag whose fused confidence is below ``fusion.drop_below`` (chosen on
+   the dev split; 0 keeps every lexicon flag) is dropped: the model vetoes it.
+3. A model-only hit: when no lexicon flag remains in the utterance, the category ``c != none``
+   with the highest ``p[c]`` becomes a flag if ``p[c] >= threshold[c]`` (per-category thresholds
+   chosen on the dev split). Its confidence is ``p[c]``, its source ``"model"``, and
+   - span: the words that carry the decision, found by occlusion: every clause (when there are
+     several) is removed in turn and the one whose removal drops ``p[c]`` most is kept; then every
+     run of 1–4 jieba tokens inside it is removed in turn (all variants scored in one batch); the
+     run with the largest drop wins, the shortest among those within 0.05 of it; when no run
+     drops ``p[c]`` by half, the span is the whole clause; when the rule's
+     catalysts move the slot (``我这边暂时没有权限……，不过……``) the span runs on to the clause end,
+     as the lexicon's own flags for such entries do, and the slot is left empty;
+   - rule: the lexicon entry of category ``c`` whose examples are nearest to the utterance
+     (cosine of the base model's mean-pooled, normalised e5 embeddings; the examples' embeddings
+     are computed once per load, most of them read from ``models/trigger/lexicon_embeddings``);
+   - principle and suggestions: that entry's principle and catalysts, in the utterance's script
+     (``analyzer.rewrite.to_script``); rewrite: the utterance with the span replaced by the first.
+4. Offsets always point into the ORIGINAL text (spans are found on the normalised text and mapped
+   back with ``Normalized.to_original``); every flag has the shape of ``docs/interfaces.md``.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .lexicon import SLOT, Entry
+from .model import Flag
+from .normalize import Normalized, detect_script, normalize
+from .rewrite import apply, to_script
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import Engine
+
+NONE = "none"
+_EPS = 1e-4
+_PUNCT = set("。！？!?；;，,、：:…~～ \n\t\"'“”‘’()（）[]【】《》<>")
+MAX_NGRAM = 4  # occlusion candidates: runs of 1-4 jieba tokens
+NEAR = 0.05  # drops this close to the largest count as ties, won by the shorter span
+
+
+def logit(p: float) -> float:
+    p = min(max(float(p), _EPS), 1 - _EPS)
+    return math.log(p / (1 - p))
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@dataclass
+class FusionParams:
+    """The calibrated combination (rule 2) and the veto floor; stored in ``trigger.json``."""
+
+    coef_prior: float = 1.0
+    coef_model: float = 1.0
+    intercept: float = 0.0
+    drop_below: float = 0.0
+    model_weight: float = 1.0  # p = w * transformer + (1 - w) * baseline (both calibrated)
+    baseline_temperature: float = 1.0
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any] | None) -> FusionParams:
+        raw = raw or {}
+        return cls(**{k: float(v) for k, v in raw.items() if k in cls.__dataclass_fields__})
+
+    def combine(self, prior: float, p_model: float) -> float:
+        return sigmoid(self.coef_prior * logit(prior) + self.coef_model * logit(p_model) + self.intercept)
+
+
+@dataclass
+class Decision:
+    """What the fusion decided for one flag, before spans and suggestions are built."""
+
+    category: str
+    confidence: float
+    source: str  # "lexicon", "lexicon+model" or "model"
+    lexicon_index: int | None = None  # which lexicon flag, None for a model-only hit
+
+
+@dataclass
+class Policy:
+    """The decision rules' parameters (all from ``trigger.json``)."""
+
+    labels: list[str]
+    thresholds: dict[str, float]
+    params: FusionParams = field(default_factory=FusionParams)
+    gate: float | None = None
+
+    def threshold(self, category: str) -> float:
+        return float(self.thresholds.get(category, 0.5))
+
+    def decide(self, lexicon: Sequence[tuple[str, float]], probs: np.ndarray | None) -> list[Decision]:
+        """Rules 2 and 3 for one utterance. ``lexicon``: (category, prior) per lexicon flag;
+        ``probs``: the classifier's calibrated row, or None when the cascade skipped it."""
+        out: list[Decision] = []
+        col = {c: i for i, c in enumerate(self.labels)}
+        for i, (category, prior) in enumerate(lexicon):
+            if probs is None:
+                out.append(Decision(category, float(prior), "lexicon", i))
+                continue
+            p = float(probs[col[category]]) if category in col else 0.0
+            conf = self.params.combine(prior, p)
+            if conf < self.params.drop_below:
+                continue
+            source = "lexicon+model" if p >= self.threshold(category) else "lexicon"
+            out.append(Decision(category, round(conf, 4), source, i))
+        if out or probs is None:
+            return out
+        best, best_p = None, -1.0
+        for c, i in col.items():
+            if c != NONE and probs[i] > best_p:
+                best, best_p = c, float(probs[i])
+        if best is not None and best_p >= self.threshold(best):
+            out.append(Decision(best, round(best_p, 4), "model"))
+        return out
+
+    def skips(self, lexicon_flags: int, p_none_baseline: float | None) -> bool:
+        """Rule 1: whether the cascade skips the transformer for this utterance."""
+        return (lexicon_flags == 0 and self.gate is not None and p_none_baseline is not None
+                and p_none_baseline >= self.gate)
+
+
+# -- the fuser (used by Engine when model=True) ----------------------------------------------
+class Fuser:
+    """Owns the classifier and the baseline; turns lexicon flags into fused flags."""
+
+    def __init__(self, engine: Engine, classifier, baseline, policy: Policy, lexicon_embeddings=None):
+        self.engine = engine
+        self.classifier = classifier
+        self.baseline = baseline
+        self.policy = policy
+        self._stored_embeddings = lexicon_embeddings or {}
+        self._entry_vectors: dict[str, tuple[list[Entry], np.ndarray, np.ndarray]] | None = None
+
+    @classmethod
+    def load(cls, engine: Engine, artefact=None, cache_dir=None, classifier=None) -> Fuser:
+        """From the artefact folder (default ``models/trigger/``); ``classifier``: one already loaded."""
+        from pathlib import Path
+
+        from models.baseline import BaselineClassifier
+        from models.classifier import (
+            ModelUnavailable,
+            TriggerClassifier,
+            artefact_dir,
+            load_lexicon_embeddings,
+        )
+
+        folder = Path(artefact) if artefact else artefact_dir()
+        try:
+            classifier = classifier or TriggerClassifier.load(folder, cache_dir)
+            s = classifier.settings
+            policy = Policy(list(s.labels), dict(s.thresholds), FusionParams.from_dict(s.fusion), s.gate)
+            needs_baseline = s.gate is not None or policy.params.model_weight < 1
+            baseline = BaselineClassifier.load(folder / "baseline") if needs_baseline else None
+            if baseline is not None and baseline.labels_ != policy.labels:
+                raise ValueError("the baseline's labels differ from the classifier's")
+            stored = load_lexicon_embeddings(folder)
+        except ModelUnavailable:
+            raise
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged or partial artefact
+            raise ModelUnavailable(f"{folder}: 模型文件损坏 / the trained model cannot be read ({exc}): "
+                                   f"run `huashu train`") from None
+        return cls(engine, classifier, baseline, policy, stored)
+
+    # one batch of utterances ------------------------------------------------------------
+    def fuse_many(self, texts: Sequence[str], lexicon_flags: Sequence[list[Flag]],
+                  scripts: Sequence[str | None]) -> list[list[Flag]]:
+        probs = self.probabilities(texts, [len(f) for f in lexicon_flags])
+        out = []
+        for text, flags, row, script in zip(texts, lexicon_flags, probs, scripts):
+            decisions = self.policy.decide([(f.category, f.confidence) for f in flags], row)
+            out.append([self._flag(text, flags, d, script) for d in decisions])
+        return out
+
+    def probabilities(self, texts: Sequence[str], n_lexicon: Sequence[int]) -> list[np.ndarray | None]:
+        """The model's rows (rule 1 and the mixture), None where the gate skips the transformer."""
+        run = list(range(len(texts)))
+        p_base = self._baseline_proba(texts)
+        if p_base is not None and self.policy.gate is not None:
+            none = self.policy.labels.index(NONE)
+            run = [i for i in run if not self.policy.skips(n_lexicon[i], float(p_base[i, none]))]
+        rows: list[np.ndarray | None] = [None] * len(texts)
+        if run:
+            probs = self._mix(self.classifier.predict_proba([texts[i] for i in run], batch_size=64),
+                              None if p_base is None else p_base[run])
+            for i, row in zip(run, probs):
+                rows[i] = row
+        return rows
+
+    def model_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """The mixture's probabilities for every text (no gate)."""
+        return self._mix(self.classifier.predict_proba(texts, batch_size=64), self._baseline_proba(texts))
+
+    def _baseline_proba(self, texts: Sequence[str]) -> np.ndarray | None:
+        if self.baseline is None or not len(texts):
+            return None
+        scores = self.baseline.decision_function(texts) / self.policy.params.baseline_temperature
+        scores -= scores.max(axis=1, keepdims=True)
+        e = np.exp(scores)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def _mix(self, p_model: np.ndarray, p_base: np.ndarray | None) -> np.ndarray:
+        w = self.policy.params.model_weight
+        return p_model if p_base is None or w >= 1 else w * p_model + (1 - w) * p_base
+
+    def _flag(self, text: str, lexicon_flags: list[Flag], d: Decision, script: str | None) -> Flag:
+        if d.lexicon_index is not None:
+            f = lexicon_flags[d.lexicon_index]
+            return Flag(f.start, f.end, f.text, f.category, d.confidence, d.source, f.rule, f.principle,
+                        list(f.suggestions), f.rewrite)
+        return self.model_flag(text, d.category, d.confidence, script)
+
+    # model-only hits ----------------------------------------------------------------------
+    def model_flag(self, text: str, category: str, confidence: float, script: str | None) -> Flag:
+        script = script or detect_script(text)
+        norm = normalize(text)
+        s, e = self.occlusion_span(norm, category)
+        entry = self.nearest_entry(norm.text, category)
+        if entry.span_covers_slot:  # its catalysts take the rest of the clause along (它的槽位在中间)
+            e = max(e, self._clause_end(norm.text, e))
+        start, end = norm.to_original(s, e)
+        suggestions = []
+        for catalyst in entry.catalysts:
+            option = to_script(catalyst.replace(SLOT, ""), script)
+            if option and option not in suggestions:
+                suggestions.append(option)
+        return Flag(
+            start=start, end=end, text=text[start:end], category=category, confidence=confidence,
+            source="model", rule=entry.id, principle=entry.principle, suggestions=suggestions,
+            rewrite=apply(text, start, end, suggestions[0]) if suggestions else text,
+        )
+
+    def _clause_end(self, text: str, pos: int) -> int:
+        breaks = set(self.engine.lexicon.checks.clause_breaks) - {" "} | {"\n"}
+        while pos < len(text) and text[pos] not in breaks:
+            pos += 1
+        return _trim(text, 0, pos)[1] if pos else pos
+
+    def candidate_spans(self, norm: Normalized) -> tuple[list[tuple[int, int]], list[list[tuple[int, int]]]]:
+        """Clauses of the normalised text, and per clause its jieba tokens (punctuation left out)."""
+        text = norm.text
+        breaks = set(self.engine.lexicon.checks.clause_breaks) | set("\n")
+        clauses, start = [], 0
+        for i, ch in enumerate(text + "。"):
+            if i == len(text) or ch in breaks:
+                s, e = _trim(text, start, i)
+                if s < e:
+                    clauses.append((s, e))
+                start = i + 1
+        words = [(s, e) for w, s, e in self.engine.segmenter.tokens(text).words if w.strip() and not set(w) <= _PUNCT]
+        tokens = [[(s, e) for s, e in words if cs <= s and e <= ce] for cs, ce in clauses]
+        return clauses, tokens
+
+    def occlusion_span(self, norm: Normalized, category: str) -> tuple[int, int]:
+        """Rule 3's span over the normalised text (see the module docstring)."""
+        text = norm.text
+        clauses, tokens = self.candidate_spans(norm)
+        if not clauses:
+            return 0, len(text)
+        col = self.classifier.labels.index(category)
+        base_p = None
+        clause_i = 0
+        if len(clauses) > 1:
+            variants = [text] + [_remove(text, s, e) for s, e in clauses]
+            p = self.model_proba(variants)[:, col]
+            base_p = float(p[0])
+            clause_i = int(np.argmax(base_p - p[1:]))
+        cs, ce = clauses[clause_i]
+        toks = tokens[clause_i]
+        cands = [(toks[i][0], toks[j][1]) for i in range(len(toks))
+                 for j in range(i, min(i + MAX_NGRAM, len(toks))) if (toks[i][0], toks[j][1]) != (cs, ce)]
+        if not cands:
+            return cs, ce
+        variants = ([] if base_p is not None else [text]) + [_remove(text, s, e) for s, e in cands]
+        p = self.model_proba(variants)[:, col]
+        if base_p is None:
+            base_p, p = float(p[0]), p[1:]
+        drops = base_p - p
+        best = float(drops.max())
+        if best < 0.5 * base_p:  # no short run of words explains the verdict: the whole clause
+            return cs, ce
+        near = [i for i, d in enumerate(drops) if d >= best - NEAR]
+        i = min(near, key=lambda k: (cands[k][1] - cands[k][0], -drops[k]))
+        return cands[i]
+
+    def _vectors(self) -> dict[str, tuple[list[Entry], np.ndarray, np.ndarray]]:
+        """Per category: its entries, each example's embedding, and the example → entry index."""
+        if self._entry_vectors is None:
+            examples = [(e, normalize(x.text).text) for e in self.engine.lexicon.entries for x in e.examples]
+            missing = sorted({t for _, t in examples if t not in self._stored_embeddings})
+            computed = dict(zip(missing, self.classifier.embed(missing))) if missing else {}
+            table = {**self._stored_embeddings, **computed}
+            by_cat: dict[str, tuple[list[Entry], list[np.ndarray], list[int]]] = {}
+            for entry, t in examples:
+                entries, vecs, owner = by_cat.setdefault(entry.category, ([], [], []))
+                if not entries or entries[-1] is not entry:
+                    entries.append(entry)
+                vecs.append(table[t])
+                owner.append(len(entries) - 1)
+            self._entry_vectors = {c: (es, np.stack(vs), np.array(ow)) for c, (es, vs, ow) in by_cat.items()}
+        return self._entry_vectors
+
+    def nearest_entry(self, normalized_text: str, category: str) -> Entry:
+        vectors = self._vectors()
+        if category not in vectors:  # a category no loaded entry has: search them all
+            entries = [e for es, _, _ in vectors.values() for e in es]
+            vecs = np.concatenate([v for _, v, _ in vectors.values()])
+            offsets = np.cumsum([0] + [len(es) for es, _, _ in vectors.values()])
+            owner = np.concatenate([o + k for (_, _, o), k in zip(vectors.values(), offsets)])
+        else:
+            entries, vecs, owner = vectors[category]
+        q = self.classifier.embed([normalized_text])[0]
+        return entries[int(owner[int(np.argmax(vecs @ q))])]
+
+
+def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and text[s] in _PUNCT:
+        s += 1
+    while e > s and text[e - 1] in _PUNCT:
+        e -= 1
+    return s, e
+
+
+def _remove(text: str, s: int, e: int) -> str:
+    return text[:s] + text[e:]

@@ -1,0 +1,300 @@
+"""The fine-tuned trigger classifier: multilingual-e5-small with its top layers and a category head
+trained on Huashu's labelled agent utterances.
+
+The artefact in ``models/trigger/`` holds only what training changed: the top ``trained_layers``
+transformer layers and the head (``trigger.safetensors``, fp16), plus ``trigger.json`` (settings,
+label list, the calibration temperature, per-category thresholds, the fusion coefficients and
+the cascade gate). ``TriggerClassifier.load()`` rebuilds the full network from the converted base
+model in ``.cache/`` (``models.base``) and that artefact; nothing is downloaded.
+
+Input text is normalised the way the lexicon sees it (``analyzer.normalize``: Simplified
+characters, half-width punctuation), given e5's ``query: `` prefix and cut at ``max_length``
+tokens. The sentence vector is the mean of the last layer's token vectors (as e5 was trained);
+the head is one linear layer over it. ``predict_proba`` returns calibrated probabilities
+(softmax of logits / temperature), one row per text, columns in ``labels`` order (``none`` first).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analyzer.lexicon import load_categories
+from analyzer.normalize import normalize
+
+from . import base
+
+ARTEFACT_DIR = Path(__file__).resolve().parent / "trigger"
+WEIGHTS_FILE = "trigger.safetensors"
+SETTINGS_FILE = "trigger.json"
+NONE = "none"
+
+
+def artefact_dir() -> Path:
+    """``HUASHU_MODEL_DIR`` when set (another trained artefact), else ``models/trigger/``."""
+    env = os.environ.get("HUASHU_MODEL_DIR")
+    return Path(env) if env else ARTEFACT_DIR
+
+
+def default_labels() -> list[str]:
+    return [NONE, *load_categories()]
+
+
+@dataclass
+class Settings:
+    """Everything needed to rebuild and use the trained model (stored in ``trigger.json``)."""
+
+    labels: list[str] = field(default_factory=default_labels)
+    base: str = f"{base.SOURCE_PACKAGE}=={base.SOURCE_VERSION}:{base.SOURCE_FILE}"
+    layers: int = 12  # encoder layers used (the base has 12)
+    trained_layers: int = 4  # the top ones, fine-tuned; the rest stay as in the base
+    max_length: int = 64
+    prefix: str = "query: "
+    dropout: float = 0.1
+    temperature: float = 1.0
+    thresholds: dict[str, float] = field(default_factory=dict)  # per category, on calibrated p
+    fusion: dict[str, Any] = field(default_factory=dict)  # see analyzer/fusion.py
+    gate: float | None = None  # baseline P(none) at or above which the transformer is skipped
+    training: dict[str, Any] = field(default_factory=dict)  # hyper-parameters and data, for the card
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n"
+
+    @classmethod
+    def from_file(cls, path: Path) -> Settings:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class ModelUnavailable(RuntimeError):
+    """The classifier cannot be built: base model not converted, or artefact missing/broken."""
+
+
+def prepare(text: str, settings: Settings) -> str:
+    return settings.prefix + normalize(text).text
+
+
+# -- the network ---------------------------------------------------------------------------
+def _torch():
+    import torch
+
+    return torch
+
+
+def extended_mask(mask, dtype):
+    """[batch, len] 1/0 → additive [batch, 1, 1, len] (0 where attended, a large negative elsewhere)."""
+    torch = _torch()
+    return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+
+def run_layers(layers, hidden, ext):
+    for layer in layers:
+        out = layer(hidden, ext)
+        hidden = out[0] if isinstance(out, tuple) else out
+    return hidden
+
+
+def build_network(encoder, settings: Settings):
+    """The trainable network around a loaded base ``BertModel`` (see ``TriggerNet``)."""
+    torch = _torch()
+    nn = torch.nn
+
+    class TriggerNet(nn.Module):
+        """embeddings → frozen lower layers → trained upper layers → mean pool → dropout → head.
+
+        ``base_upper`` keeps the base model's own upper layers, for the plain e5 sentence
+        embedding (used to find the nearest lexicon entry of a model-only hit).
+        """
+
+        def __init__(self):
+            super().__init__()
+            layers = encoder.encoder.layer
+            n_lower = settings.layers - settings.trained_layers
+            self.embeddings = encoder.embeddings
+            self.lower = nn.ModuleList(layers[:n_lower])
+            self.base_upper = nn.ModuleList(layers[n_lower:settings.layers])
+            self.upper = copy.deepcopy(self.base_upper)
+            self.dropout = nn.Dropout(settings.dropout)
+            self.head = nn.Linear(encoder.config.hidden_size, len(settings.labels))
+            for p in [*self.embeddings.parameters(), *self.lower.parameters(), *self.base_upper.parameters()]:
+                p.requires_grad_(False)
+
+        def lower_forward(self, ids, mask):
+            hidden = self.embeddings(input_ids=ids)
+            return run_layers(self.lower, hidden, extended_mask(mask, hidden.dtype))
+
+        def upper_forward(self, hidden, mask, layers=None):
+            hidden = run_layers(self.upper if layers is None else layers, hidden, extended_mask(mask, hidden.dtype))
+            return base.mean_pool(hidden, mask)
+
+        def logits_from_lower(self, hidden, mask):
+            return self.head(self.dropout(self.upper_forward(hidden, mask)))
+
+        def forward(self, ids, mask):
+            return self.logits_from_lower(self.lower_forward(ids, mask), mask)
+
+        def trained_state(self) -> dict[str, Any]:
+            """Only what training changes: the upper layers and the head."""
+            return {k: v for k, v in self.state_dict().items() if k.startswith(("upper.", "head."))}
+
+    return TriggerNet()
+
+
+def prepare_for_inference(net, settings: Settings):
+    """Evaluation mode, no gradients. (Dynamic int8 quantisation was tried: 2-3x faster on CPU,
+    but its activation scales are per batch, so an utterance's probabilities would depend on the
+    other utterances in its batch; the model runs in fp32.)"""
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+# -- the classifier ------------------------------------------------------------------------
+class TriggerClassifier:
+    """Load once, then ``predict_proba``; safe to share between threads (inference only)."""
+
+    def __init__(self, net, tokenizer, settings: Settings, num_threads: int | None = None):
+        self.net = net
+        self.tokenizer = tokenizer
+        self.settings = settings
+        self.labels = list(settings.labels)
+        self.num_threads = num_threads
+        self._lock = threading.Lock()
+
+    # construction ---------------------------------------------------------------------
+    @classmethod
+    def load(cls, artefact: str | Path | None = None, cache_dir: str | Path | None = None,
+             num_threads: int | None = None) -> TriggerClassifier:
+        """The base model from the cache + the trained layers from ``artefact`` (default
+        ``models/trigger/``). ``ModelUnavailable`` (one clear line) when either is missing."""
+        artefact = Path(artefact) if artefact else artefact_dir()
+        try:
+            base_path = base.require_base_model(cache_dir)
+        except base.BaseModelMissing as exc:
+            raise ModelUnavailable(str(exc)) from None
+        settings_file, weights_file = artefact / SETTINGS_FILE, artefact / WEIGHTS_FILE
+        if not settings_file.is_file() or not weights_file.is_file():
+            raise ModelUnavailable(
+                f"模型文件缺失 / the trained model is missing in {artefact}: run `huashu train`"
+            )
+        torch = _torch()
+        set_threads(num_threads)
+        from safetensors.torch import load_file
+
+        try:
+            settings = Settings.from_file(settings_file)
+            trained = {k: v.float() for k, v in load_file(str(weights_file)).items()}
+        except Exception as exc:  # noqa: BLE001 - any damage to the artefact is one clear line
+            raise ModelUnavailable(f"{artefact}: 模型文件无法读取 / the trained model cannot be read "
+                                   f"({type(exc).__name__}: {exc}): run `huashu train`") from None
+        encoder = base.load_encoder(base_path, layers=settings.layers)
+        net = build_network(encoder, settings)
+        missing = set(net.trained_state()) - set(trained)
+        if missing:
+            raise ModelUnavailable(f"{weights_file}: missing tensors {sorted(missing)[:3]}: run `huashu train`")
+        net.load_state_dict(trained, strict=False)
+        del torch
+        return cls(prepare_for_inference(net, settings), base.load_tokenizer(base_path), settings, num_threads)
+
+    # inference ------------------------------------------------------------------------
+    def _batches(self, texts: Sequence[str], batch_size: int):
+        """Tokenised batches, texts sorted by length (less padding); yields (indices, ids, mask)."""
+        torch = _torch()
+        prepared = [prepare(t, self.settings) for t in texts]
+        enc = self.tokenizer(prepared, truncation=True, max_length=self.settings.max_length)["input_ids"]
+        order = sorted(range(len(enc)), key=lambda i: len(enc[i]))
+        pad = self.tokenizer.pad_token_id
+        for s in range(0, len(order), batch_size):
+            idx = order[s:s + batch_size]
+            width = max(len(enc[i]) for i in idx)
+            ids = torch.full((len(idx), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            for row, i in enumerate(idx):
+                ids[row, :len(enc[i])] = torch.tensor(enc[i])
+                mask[row, :len(enc[i])] = 1
+            yield idx, ids, mask
+
+    def logits(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Raw (uncalibrated) logits, [len(texts), len(labels)]."""
+        torch = _torch()
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        if not len(texts):
+            return out
+        with torch.inference_mode():
+            for idx, ids, mask in self._batches(texts, batch_size):
+                out[idx] = self.net(ids, mask).float().numpy()
+        return out
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Calibrated probabilities, [len(texts), len(labels)], columns in ``labels`` order."""
+        return softmax(self.logits(texts, batch_size) / self.settings.temperature)
+
+    def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """The base model's own sentence embedding (mean-pooled, L2-normalised), as e5 computes it."""
+        torch = _torch()
+        out = np.zeros((len(texts), self.net.head.in_features), dtype=np.float32)
+        with torch.inference_mode():
+            for idx, ids, mask in self._batches(texts, batch_size):
+                pooled = self.net.upper_forward(self.net.lower_forward(ids, mask), mask, self.net.base_upper)
+                out[idx] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+        return out
+
+    def threshold(self, category: str) -> float:
+        return float(self.settings.thresholds.get(category, 0.5))
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    z = x - x.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def set_threads(num_threads: int | None = None) -> int:
+    """Torch intra-op threads: ``num_threads``, else ``HUASHU_TORCH_THREADS``, else the cores
+    this process may use (at most 8: more rarely helps a model this small)."""
+    torch = _torch()
+    n = num_threads or int(os.environ.get("HUASHU_TORCH_THREADS", "0") or 0)
+    if not n:
+        try:
+            n = len(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux
+            n = os.cpu_count() or 1
+        n = min(n, 8)
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+# -- the lexicon examples' base embeddings (for the nearest entry of a model-only hit) --------
+EMBEDDINGS_FILE = "lexicon_embeddings.safetensors"
+
+
+def save_lexicon_embeddings(folder: str | Path, texts: Sequence[str], vectors: np.ndarray) -> Path:
+    """Store ``vectors`` (fp16) with their normalised texts, so a load need not recompute them."""
+    from safetensors.numpy import save_file
+
+    path = Path(folder) / EMBEDDINGS_FILE
+    save_file({"embeddings": np.asarray(vectors, dtype=np.float16)}, str(path),
+              metadata={"texts": json.dumps(list(texts), ensure_ascii=False)})
+    return path
+
+
+def load_lexicon_embeddings(folder: str | Path) -> dict[str, np.ndarray]:
+    from safetensors import safe_open
+
+    path = Path(folder) / EMBEDDINGS_FILE
+    if not path.is_file():
+        return {}
+    with safe_open(str(path), framework="np") as fh:
+        texts = json.loads((fh.metadata() or {}).get("texts", "[]"))
+        matrix = fh.get_tensor("embeddings").astype(np.float32)
+    return dict(zip(texts, matrix))

@@ -1,0 +1,42 @@
+"""Training settings and their command-line options, importable without numpy or torch (the
+``huashu`` parser is built on every call)."""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 13
+    threads: int = 2
+    epochs: int = 4
+    batch_size: int = 16
+    lr: float = 2e-4  # the trained encoder layers
+    head_lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.06
+    layers: int = 12
+    trained_layers: int = 3
+    max_length: int = 64
+    dropout: float = 0.1
+    label_smoothing: float = 0.05
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    p.add_argument("--data", action="append", metavar="FILE",
+                   help="labelled JSON Lines (repeatable; default: corpora/classifier/*.jsonl)")
+    p.add_argument("--heldout", default=str(REPO_ROOT / "corpora" / "dev" / "dev.jsonl"),
+                   help="second held-out set, reported only ('' for none; default corpora/dev/dev.jsonl)")
+    p.add_argument("--out", default=str(REPO_ROOT / "models" / "trigger"), help="artefact folder (default: models/trigger)")
+    p.add_argument("--cache-dir", default=None, help="where the converted base model lives (default .cache/huashu)")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--trained-layers", type=int, default=d.trained_layers)
+    p.add_argument("--layers", type=int, default=d.layers)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--threads", type=int, default=d.threads)

@@ -1,0 +1,203 @@
+"""Schemathesis against the OpenAPI schema of the RUNNING service: no 5xx on any endpoint.
+
+A real ``huashu serve`` (this module's own, over a temporary SQLite file) is started the way
+``tests/api`` starts it; its ``/openapi.json`` is loaded and every operation gets generated
+requests, valid and invalid, sent with an admin key (admin may call every endpoint, so the
+requests get past authentication into the handlers). Each answer must be below 500, and every
+4xx must carry the documented error body ``{"error": {"code", "message"}}``.
+
+Beyond the generated cases: every integer parameter at values past any database integer,
+deeply nested JSON bodies and uploads, and real transcripts with awkward content (emoji,
+zero-width characters, PII, Traditional text, several encodings) uploaded and read back. The
+WebSocket ``/v1/live`` is not in the OpenAPI schema; it gets the deeply nested message here and
+its other bad-input cases in tests/api/test_api_live.py.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from robustness_support import EXAMPLE, bearer, fuzz, make_server
+
+schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is a dev dependency (pyproject.toml)")
+from schemathesis import GenerationMode  # noqa: E402
+from schemathesis.checks import not_a_server_error  # noqa: E402
+
+
+def _spec() -> dict:
+    """The app's OpenAPI document, built without a server, only to name the tests (each test
+    fuzzes the schema the running server publishes)."""
+    from api.app import create_app
+    from api.settings import Settings
+
+    return create_app(Settings(database_url="sqlite://")).openapi()
+
+
+def _operations() -> list[tuple[str, str]]:
+    return [(method.upper(), path) for path, ops in _spec()["paths"].items() for method in ops
+            if method in ("get", "post", "put", "patch", "delete")]
+
+
+# Integer parameters that overflow the database's integer (500 instead of 4xx): known bugs.
+KNOWN_OVERFLOWS = {("GET", "/v1/transcripts", "offset"), ("DELETE", "/v1/keys/{key_id}", "key_id")}
+
+
+def known_overflow(method: str, path: str, case) -> bool:
+    """A case that hits a known overflow bug (tested on its own below, as an expected failure)."""
+    for m, p, name in KNOWN_OVERFLOWS:
+        if (m, p) == (method, path):
+            value = (case.path_parameters or {}).get(name, (case.query or {}).get(name))
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**31:
+                return True
+    return False
+
+
+def _integer_parameters() -> list:
+    found = []
+    for path, ops in _spec()["paths"].items():
+        for method, op in ops.items():
+            for param in op.get("parameters", []):
+                if param.get("schema", {}).get("type") == "integer":
+                    key = (method.upper(), path, param["name"])
+                    marks = [pytest.mark.xfail(
+                        reason="bug: an integer beyond the database's range gives 500 (OverflowError on SQLite, "
+                               "out of range on PostgreSQL); bound it (le=2**31-1) in the route", strict=False,
+                    )] if key in KNOWN_OVERFLOWS else []
+                    found.append(pytest.param(*key, param["in"], marks=marks, id="-".join(key)))
+    return found
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    server = make_server(tmp_path_factory.mktemp("fuzz-api")).start()
+    try:
+        keys = httpx.get(server.url + "/v1/keys", headers=bearer(server.admin_key), timeout=30).json()
+        r = httpx.post(server.url + "/v1/transcripts", files={"file": ("call.txt", EXAMPLE)},
+                       headers=bearer(server.admin_key), timeout=60)
+        assert r.status_code == 201, r.text  # something for the GET and verdict operations to find
+        server.admin_key_id = keys[0]["id"]
+        server.schema = schemathesis.openapi.from_url(server.url + "/openapi.json")
+        yield server
+    finally:
+        server.stop()
+
+
+def check_response(server, case) -> None:
+    response = case.call(base_url=server.url, headers=bearer(server.admin_key), timeout=60)
+    where = f"{case.method} {case.formatted_path}"
+    assert response.status_code < 500, f"{where}: {response.status_code} {response.text[:300]}"
+    case.validate_response(response, checks=[not_a_server_error])
+    if 400 <= response.status_code < 500:
+        body = response.json()
+        assert set(body) == {"error"}, f"{where}: {body}"
+        error = body["error"]
+        assert isinstance(error.get("code"), str) and isinstance(error.get("message"), str), f"{where}: {body}"
+
+
+@pytest.mark.parametrize(("method", "path"), _operations(), ids=lambda v: v)
+def test_no_server_errors(fuzz_server, method, path):
+    operation = fuzz_server.schema[path][method]
+    cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE))
+
+    @fuzz(40)
+    @given(case=cases)
+    def fuzz_operation(case):
+        if method == "DELETE" and path.startswith("/v1/keys"):
+            # revoking the fuzzing key itself would turn every later request into a 401
+            assume(str(case.path_parameters.get("key_id")) != str(fuzz_server.admin_key_id))
+        assume(not known_overflow(method, path, case))
+        check_response(fuzz_server, case)
+
+    fuzz_operation()
+
+
+# -- uploads that are real transcripts, with awkward content --------------------------------------
+_pii = st.sampled_from(["13812345678", "138-1234-5678", "+86 138 1234 5678", "11010519491231002X",
+                        "6222 0200 0000 0000 003", "４２２２０２００００００００００００", "订单号13812345678"])
+_awkward = st.one_of(
+    st.sampled_from(["你必须先把身份证复印件传过来", "你搞錯了", "這不是我的事", "我不知道", "随便你",
+                     "😊", "\u200b", "\u3000", "ＯＫ", "“你必须”", "\\", "'", '"', "%", "\u2028", "<script>"]),
+    st.text(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), max_size=8),
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=6),
+    _pii,
+)
+_turn_text = st.lists(_awkward, min_size=1, max_size=5).map("".join).filter(lambda t: t.strip() and "\n" not in t
+                                                                             and "\r" not in t and "\x85" not in t)
+
+
+@fuzz(30)
+@given(turns=st.lists(st.tuples(st.sampled_from(["坐席", "客户", "客服007", "顾客"]), _turn_text), min_size=1, max_size=6),
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "utf-16"]))
+def test_uploaded_transcripts_are_stored_whole(fuzz_server, turns, encoding):
+    """A transcript of awkward turns is stored (201) or refused (4xx); if stored, GET gives back
+    every turn, and every stored flag still points at its text (PII masking keeps offsets)."""
+    text = "\n".join(f"{label}：{body}" for label, body in turns)
+    data = text.encode(encoding, errors="ignore")
+    r = httpx.post(fuzz_server.url + "/v1/transcripts", files={"file": ("fuzz.txt", data)},
+                   headers=bearer(fuzz_server.admin_key), timeout=60)
+    assert r.status_code < 500, r.text[:300]
+    if r.status_code != 201:
+        assert set(r.json()) == {"error"}, r.text[:300]
+        return
+    got = httpx.get(f"{fuzz_server.url}/v1/transcripts/{r.json()['id']}", headers=bearer(fuzz_server.admin_key),
+                    timeout=30).json()
+    assert got["turns"] == r.json()["turns"]
+    for turn in got["turns"]:
+        for f in turn["flags"]:
+            assert 0 <= f["start"] < f["end"] <= len(turn["text"])
+            assert turn["text"][f["start"]:f["end"]] == f["text"]
+            assert f["rewrite"] == turn["text"][:f["start"]] + f["suggestions"][0] + turn["text"][f["end"]:]
+        if turn["role"] == "customer":
+            assert turn["flags"] == []
+
+
+# -- edges the generated cases rarely reach -------------------------------------------------------
+@pytest.mark.parametrize(("method", "path", "name", "where"), _integer_parameters())
+@fuzz(30)
+@given(value=st.one_of(st.sampled_from([2**31, 2**63 - 1, 2**63, -(2**63) - 1, 10**30, -(10**30)]), st.integers()))
+def test_integer_parameters_at_their_edges(fuzz_server, method, path, name, where, value):
+    """Every integer parameter of the schema, with values beyond any database integer."""
+    params = {"limit": 1} if where == "query" else {}
+    url = path
+    if where == "path":
+        url = path.replace("{" + name + "}", str(value))
+    else:
+        params[name] = value
+    r = httpx.request(method, fuzz_server.url + url, params=params, headers=bearer(fuzz_server.admin_key), timeout=30)
+    assert r.status_code < 500, f"{method} {url} {params}: {r.status_code} {r.text[:200]}"
+
+
+DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.xfail(reason="bug: deeply nested JSON raises RecursionError in analyzer/ingest.py: the upload gets a 500",
+                   strict=False)
+@pytest.mark.parametrize("name", ["call.json", "call.jsonl", "upload"])
+def test_deeply_nested_json_upload_is_a_4xx(fuzz_server, name):
+    r = httpx.post(fuzz_server.url + "/v1/transcripts", files={"file": (name, DEEP_JSON)},
+                   headers=bearer(fuzz_server.admin_key), timeout=60)
+    assert 400 <= r.status_code < 500, f"{r.status_code} {r.text[:200]}"
+
+
+def test_deeply_nested_json_bodies_are_4xx(fuzz_server):
+    for path in ("/v1/suggest", "/v1/keys"):
+        r = httpx.post(fuzz_server.url + path, content=b'{"text": ' + DEEP_JSON + b"}",
+                       headers={**bearer(fuzz_server.admin_key), "Content-Type": "application/json"}, timeout=60)
+        assert 400 <= r.status_code < 500, f"{path}: {r.status_code} {r.text[:200]}"
+
+
+@pytest.mark.xfail(reason="bug: api/routes/live.py catches ValueError only; deeply nested JSON (RecursionError) "
+                          "drops the socket instead of answering an error", strict=False)
+def test_live_socket_survives_deeply_nested_json(fuzz_server):
+    from websockets.sync.client import connect
+
+    with connect(fuzz_server.url.replace("http://", "ws://") + "/v1/live",
+                 additional_headers=bearer(fuzz_server.admin_key)) as ws:
+        ws.send('{"text": ' + "[" * 100_000 + "]" * 100_000 + "}")
+        assert "error" in json.loads(ws.recv(timeout=30))
+        ws.send(json.dumps({"text": "你必须先把资料传过来"}))
+        assert json.loads(ws.recv(timeout=30))["flags"]
