@@ -1014,7 +1014,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                         scheduler=args.scheduler, chunk_size=args.chunk_size,
                         progress=False if args.no_progress else None, xlsx=not args.no_xlsx, worst=args.worst)
     calls, errors = report.tables["calls"], report.tables["errors"]
-    print(f"{len(calls)} 通通话 / calls, {report.utterances} 话轮 / turns, {len(errors)} 个文件无法读取 / "
+    print(f"{len(calls)} 通话 / calls, {report.utterances} 话轮 / turns, {len(errors)} 个文件无法读取 / "
           f"unreadable, {report.seconds:.1f} s → {Path(args.out) / 'report.html'}")
     for _, row in errors.iterrows():
         print(f"  {row['reason']}", file=sys.stderr)  # the reason names the file (and line)
