@@ -74,6 +74,8 @@ def _parse_line(line: str) -> dict[str, Any]:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         return {"id": None, "error": f"不是有效的 JSON / invalid JSON: {exc.msg} (column {exc.colno})"}
+    except RecursionError:
+        return {"id": None, "error": "JSON 嵌套过深 / JSON nested too deeply"}
     if not isinstance(record, dict):
         return {"id": None, "error": "每行须是 JSON 对象 / each line must be a JSON object"}
     uid = record.get("id")

@@ -319,14 +319,14 @@ def _sniff_json(text: str) -> str | None:
         return None
     try:
         whole = json.loads(head)
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     else:
         one_turn = isinstance(whole, dict) and "turns" not in whole and "\n" not in head.rstrip()
         return "jsonl" if one_turn else "json"
     try:
         first = json.loads(_NEWLINE.split(head, 1)[0])
-    except ValueError:
+    except (ValueError, RecursionError):
         first = None
     if isinstance(first, dict):
         return "jsonl"
@@ -563,6 +563,9 @@ def _header_fields(names: Sequence[object], source: str, line: int) -> dict[str,
 # JSON and JSON Lines
 
 
+_TOO_DEEP = "JSON 嵌套过深 / JSON nested too deeply"
+
+
 def _parse_json(text: str, source: str) -> list[_Row]:
     """A list of turn objects, or an object with a "turns" list."""
     try:
@@ -571,6 +574,8 @@ def _parse_json(text: str, source: str) -> list[_Row]:
         raise _fail(
             f"JSON 语法错误：{exc.msg} / JSON syntax error: {exc.msg}", source, exc.lineno
         ) from None
+    except RecursionError:
+        raise _fail(_TOO_DEEP, source, 1) from None
     if isinstance(data, dict) and isinstance(data.get("turns"), list):
         items = data["turns"]
     elif isinstance(data, list):
@@ -597,6 +602,8 @@ def _parse_jsonl(text: str, source: str) -> list[_Row]:
             raise _fail(
                 f"JSON 语法错误：{exc.msg} / JSON syntax error: {exc.msg}", source, number
             ) from None
+        except RecursionError:
+            raise _fail(_TOO_DEEP, source, number) from None
         rows.append(_json_row(item, number, source))
     return rows
 

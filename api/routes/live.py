@@ -64,7 +64,7 @@ async def _answer(raw: str | None, engine: Engine, settings: Settings) -> dict[s
         return error_body("invalid_message", "只接受文本消息 / send text messages, not binary")
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return error_body("invalid_json", "消息不是有效的 JSON / the message is not valid JSON")
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
         return error_body("invalid_message", '消息须为 {"text": "..."} / send {"text": "..."}')

@@ -174,8 +174,6 @@ def test_integer_parameters_at_their_edges(fuzz_server, method, path, name, wher
 DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
 
 
-@pytest.mark.xfail(reason="bug: deeply nested JSON raises RecursionError in analyzer/ingest.py: the upload gets a 500",
-                   strict=False)
 @pytest.mark.parametrize("name", ["call.json", "call.jsonl", "upload"])
 def test_deeply_nested_json_upload_is_a_4xx(fuzz_server, name):
     r = httpx.post(fuzz_server.url + "/v1/transcripts", files={"file": (name, DEEP_JSON)},
@@ -190,8 +188,6 @@ def test_deeply_nested_json_bodies_are_4xx(fuzz_server):
         assert 400 <= r.status_code < 500, f"{path}: {r.status_code} {r.text[:200]}"
 
 
-@pytest.mark.xfail(reason="bug: api/routes/live.py catches ValueError only; deeply nested JSON (RecursionError) "
-                          "drops the socket instead of answering an error", strict=False)
 def test_live_socket_survives_deeply_nested_json(fuzz_server):
     from websockets.sync.client import connect
 

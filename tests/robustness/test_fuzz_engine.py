@@ -196,9 +196,6 @@ def test_cli_check_line_never_raises(engine, line):
     json.dumps(result, ensure_ascii=False)
 
 
-@pytest.mark.xfail(raises=RecursionError, strict=False,
-                   reason="bug: analyzer/cli.py check_line catches JSONDecodeError only; a deeply nested line raises "
-                          "RecursionError and `huashu check` stops with 'internal error' (exit 70)")
 def test_cli_check_line_deeply_nested_json(engine):
     result = check_line(engine, "[" * 100_000 + "]" * 100_000)
     assert "error" in result
