@@ -23,13 +23,14 @@ Rules
 3. A model-only hit: when no lexicon flag remains in the utterance, the category ``c != none``
    with the highest ``p[c]`` becomes a flag if ``p[c] >= threshold[c]`` (per-category thresholds
    chosen on the dev split). Its confidence is ``p[c]``, its source ``"model"``, and
-   - span: the words that carry the decision, found by occlusion: every clause (when there are
-     several) is removed in turn and the one whose removal drops ``p[c]`` most is kept; then every
-     run of 1–4 jieba tokens inside it is removed in turn (all variants scored in one batch); the
-     run with the largest drop wins, the shortest among those within 0.05 of it; when no run
-     drops ``p[c]`` by half, the span is the whole clause; when the rule's
-     catalysts move the slot (``我这边暂时没有权限……，不过……``) the span runs on to the clause end,
-     as the lexicon's own flags for such entries do, and the slot is left empty;
+   - span: the words that carry the decision, found by occlusion: each clause (when there are
+     several) and each run of 1–4 jieba tokens inside a clause is removed in turn; the baseline
+     ranks all these variants by how much ``p[c]`` drops and the 12 best are scored by the model
+     (transformer + baseline) in one batch; the span with the largest drop wins, the shortest
+     among those within 0.05 of it; when no span drops ``p[c]`` by half, the span is the whole
+     clause holding the best one; when the rule's catalysts move the slot
+     (``我这边暂时没有权限……，不过……``) the span runs on to the clause end, as the lexicon's own
+     flags for such entries do, and the slot is left empty;
    - rule: the lexicon entry of category ``c`` whose examples are nearest to the utterance
      (cosine of the base model's mean-pooled, normalised e5 embeddings; the examples' embeddings
      are computed once per load, most of them read from ``models/trigger/lexicon_embeddings``);
@@ -60,6 +61,7 @@ _EPS = 1e-4
 _PUNCT = set("。！？!?；;，,、：:…~～ \n\t\"'“”‘’()（）[]【】《》<>")
 MAX_NGRAM = 4  # occlusion candidates: runs of 1-4 jieba tokens
 NEAR = 0.05  # drops this close to the largest count as ties, won by the shorter span
+PRESELECT = 12  # occlusion variants the transformer scores, chosen by the baseline's drop
 
 
 def logit(p: float) -> float:
@@ -282,30 +284,27 @@ class Fuser:
         if not clauses:
             return 0, len(text)
         col = self.classifier.labels.index(category)
-        base_p = None
-        clause_i = 0
-        if len(clauses) > 1:
-            variants = [text] + [_remove(text, s, e) for s, e in clauses]
-            p = self.model_proba(variants)[:, col]
-            base_p = float(p[0])
-            clause_i = int(np.argmax(base_p - p[1:]))
-        cs, ce = clauses[clause_i]
-        toks = tokens[clause_i]
-        cands = [(toks[i][0], toks[j][1]) for i in range(len(toks))
-                 for j in range(i, min(i + MAX_NGRAM, len(toks))) if (toks[i][0], toks[j][1]) != (cs, ce)]
-        if not cands:
-            return cs, ce
-        variants = ([] if base_p is not None else [text]) + [_remove(text, s, e) for s, e in cands]
-        p = self.model_proba(variants)[:, col]
-        if base_p is None:
-            base_p, p = float(p[0]), p[1:]
-        drops = base_p - p
+        spans = [c for c in clauses if len(clauses) > 1]
+        for (cs, ce), toks in zip(clauses, tokens):
+            spans += [(toks[i][0], toks[j][1]) for i in range(len(toks))
+                      for j in range(i, min(i + MAX_NGRAM, len(toks))) if (toks[i][0], toks[j][1]) != (cs, ce)]
+        spans = list(dict.fromkeys(spans))
+        if not spans:
+            return clauses[0]
+        variants = [_remove(text, s, e) for s, e in spans]
+        p_base = self._baseline_proba([text, *variants])
+        if p_base is not None and len(spans) > PRESELECT:  # the cheap model ranks, the mixture decides
+            order = np.argsort(-(p_base[0, col] - p_base[1:, col]), kind="stable")[:PRESELECT]
+            spans, variants = [spans[i] for i in order], [variants[i] for i in order]
+        p = self.model_proba([text, *variants])[:, col]
+        base_p, drops = float(p[0]), float(p[0]) - p[1:]
         best = float(drops.max())
-        if best < 0.5 * base_p:  # no short run of words explains the verdict: the whole clause
-            return cs, ce
+        home = next(c for c in clauses if c[0] <= spans[int(np.argmax(drops))][0] < c[1])
+        if best < 0.5 * base_p:  # no short run of words explains the verdict: its whole clause
+            return home
         near = [i for i, d in enumerate(drops) if d >= best - NEAR]
-        i = min(near, key=lambda k: (cands[k][1] - cands[k][0], -drops[k]))
-        return cands[i]
+        i = min(near, key=lambda k: (spans[k][1] - spans[k][0], -drops[k]))
+        return spans[i]
 
     def _vectors(self) -> dict[str, tuple[list[Entry], np.ndarray, np.ndarray]]:
         """Per category: its entries, each example's embedding, and the example → entry index."""
