@@ -9,8 +9,9 @@
   warm-up traffic (suggests and uploads); the process and its children.
 
 With the model: the library row loads ``Engine(model=True)`` whenever it can. The CLI rows use
-``huashu check --no-model`` / ``huashu check`` (or ``--model``, whichever switch ``huashu check
---help`` offers); the API row sets
+``huashu check --no-model --sentiment none`` (lexicon only) and plain ``huashu check`` (its
+defaults: the classifier, and the customer-sentiment model when one is present), or
+``--model``, whichever switches ``huashu check --help`` offers; the API row sets
 ``HUASHU_<FIELD>=true`` once the service's settings have a boolean field whose name contains
 ``model``; until then those rows say ``model: not available`` and why.
 
@@ -92,11 +93,12 @@ def cli_model_options() -> tuple[list[str], list[str] | None]:
     """The ``huashu check`` options for (lexicon only, with the model); None: no model switch."""
     out = subprocess.run([sys.executable, "-m", "analyzer.cli", "check", "--help"], capture_output=True,
                          text=True, env=env_for_subprocess(), cwd=REPO).stdout
+    quiet = ["--sentiment", "none"] if "--sentiment" in out else []  # no customer-sentiment model either
     if "--no-model" in out:  # the model is the default
-        return ["--no-model"], []
+        return ["--no-model", *quiet], []
     if "--model" in out:
-        return [], ["--model"]
-    return [], None
+        return quiet, ["--model"]
+    return quiet, None
 
 
 def api_model_setting() -> str | None:

@@ -1,14 +1,16 @@
 """Every benchmark in one command; writes bench/RESULTS.md.
 
-    python bench/run_all.py            # the full run (200,000 utterances; ~10-15 min on 2 cores)
-    python bench/run_all.py --quick    # the same benches, small sizes (~2-3 min)
+    python bench/run_all.py            # the full run (200,000 utterances; ~15 min on 2 cores)
+    python bench/run_all.py --quick    # the same benches, small sizes (~3-4 min)
 
 Sections (each also runs alone, see bench/README.md):
 1. trigger matching: Huashu vs a plain substring loop, a regex alternation and raw pyahocorasick,
    plus the cost split of ``Engine.check`` and jieba segmentation alone (``matcher_speed.py``);
 2. the full pipeline with and without the model at batch sizes 1 and 64 (``pipeline_speed.py``);
 3. memory: RSS of the CLI, the library and one API worker, from outside (``memory.py``);
-4. the API: ``POST /v1/suggest`` at 1, 8 and 32 clients (``api_load.py``).
+4. the API: ``POST /v1/suggest`` at 1, 8 and 32 clients (``api_load.py``);
+5. the model alone and fused, and 6. batch reports on Dask: ``model_speed.py`` and
+   ``batch_speed.py``, run as they run alone (subprocesses), their tables embedded.
 Every section's systems are measured in this one process run, side by side; each figure is the
 median of several rounds.
 """
@@ -19,6 +21,7 @@ import gc
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,15 +45,18 @@ import matcher_speed  # noqa: E402
 import memory  # noqa: E402
 import pipeline_speed  # noqa: E402
 
-SECTIONS = ("matching", "pipeline", "memory", "api")
+SECTIONS = ("matching", "pipeline", "memory", "api", "model", "batch")
 SIZES = {  # full, quick
     "corpus": (200_000, 20_000),
     "rounds": (3, 3),
     "pipeline_n": (20_000, 2_000),
-    "model_seconds": (15.0, 3.0),
+    "model_seconds": (10.0, 3.0),
     "cli_lines": (20_000, 2_000),
     "api_requests": (2_000, 300),
     "api_runs": (3, 3),
+    "model_speed": (["--n", "512", "--latency", "200"], ["--n", "128", "--latency", "20"]),
+    "batch_speed": (["--calls", "1000"], ["--calls", "200"]),
+    "external_timeout": (600, 300),
 }
 LEVELS = (1, 8, 32)
 
@@ -102,6 +108,26 @@ def api_section(texts: list[str], requests: int, runs: int) -> str:
         lines.append(f"| {n} | {med['requests']:,.0f} | {sum(r['failures'] for r in rows)} | {med['p50_ms']:.2f} | "
                      f"{med['p99_ms']:.2f} | {med['rps']:,.0f} |")
     return "\n".join(lines)
+
+
+def external(script: str, args: list[str], timeout: float) -> str:
+    """Run another bench of this folder as it runs alone, into a temporary ``--out`` file; its
+    Markdown comes back with the title dropped and the headings one level down."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.md"
+        cmd = [sys.executable, str(BENCH / script), *args, "--out", str(out)]
+        try:
+            done = subprocess.run(cmd, cwd=REPO, env=api_load.server_env(), capture_output=True, text=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return f"not finished within {timeout:.0f} s: `{' '.join(cmd[1:])}`"
+        if done.returncode != 0 or not out.exists():
+            tail = "\n".join(done.stderr.strip().splitlines()[-8:])
+            return f"`python bench/{script}` failed (exit {done.returncode}):\n\n```\n{tail}\n```"
+        lines = out.read_text(encoding="utf-8").splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    return "\n".join("#" + line if line.startswith("##") else line for line in lines).strip()
 
 
 def main() -> None:
@@ -173,6 +199,20 @@ def main() -> None:
         f"--requests {size['api_requests']}` (which runs each level once). Utterances: `api_load.utterances()`, "
         "dev-set sentences mixed with neutral service lines.",
         lambda: api_section(api_texts, size["api_requests"], size["api_runs"]),
+    )
+
+    model_args, batch_args = size["model_speed"], size["batch_speed"]
+    section(
+        "model", "5. The model: lexicon vs baseline vs fused (`bench/model_speed.py`)",
+        f"Run as a subprocess: `python bench/model_speed.py {' '.join(model_args)}`; its own output follows "
+        "(the bench is kept with the model; see its docstring).",
+        lambda: external("model_speed.py", model_args, size["external_timeout"]),
+    )
+    section(
+        "batch", "6. Batch reports, one process vs Dask (`bench/batch_speed.py`)",
+        f"Run as a subprocess: `python bench/batch_speed.py {' '.join(batch_args)}`; its own output follows "
+        "(the bench is kept with the batch path; see its docstring).",
+        lambda: external("batch_speed.py", batch_args, size["external_timeout"]),
     )
 
     elapsed = time.perf_counter() - t_start
