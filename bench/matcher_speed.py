@@ -47,13 +47,13 @@ for p in (str(REPO), str(BENCH)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-import ahocorasick  # noqa: E402
+import ahocorasick
+import corpus as corpus_mod
 
-import corpus as corpus_mod  # noqa: E402
-from analyzer.engine import Engine  # noqa: E402
-from analyzer.evaluate import load_handbook_phrases, substring_baseline  # noqa: E402
-from analyzer.lexicon import SLOT  # noqa: E402
-from analyzer.normalize import detect_script, normalize  # noqa: E402
+from analyzer.engine import Engine
+from analyzer.evaluate import load_handbook_phrases, substring_baseline
+from analyzer.lexicon import SLOT
+from analyzer.normalize import detect_script, normalize
 
 SLOW_BUDGET_S = 8.0  # per slow system per round (substring loop / regex over all lexicon literals)
 SLOW_MAX = 5000  # at most this many utterances for those
@@ -240,7 +240,12 @@ def stage_split(engine: Engine, texts: Sequence[str], chunk: int = 2000) -> dict
         t["ac"] += time.perf_counter() - t0
 
         asked: list[str] = []  # an untimed pass records which texts the checks segment
-        segmenter.tokens = lambda text: (asked.append(text), real_tokens(text))[1]
+
+        def recording_tokens(text: str, asked: list[str] = asked):
+            asked.append(text)
+            return real_tokens(text)
+
+        segmenter.tokens = recording_tokens
         try:
             for n in norms:
                 matcher.find(n.text)
@@ -264,7 +269,7 @@ def stage_split(engine: Engine, texts: Sequence[str], chunk: int = 2000) -> dict
                 for m in matches:
                     engine._flag(m, norm, script)
         t["flags"] += time.perf_counter() - t0
-        del norms, found, asked
+        del norms, found
 
         t0 = time.perf_counter()
         for x in part:
@@ -309,9 +314,9 @@ def tables(res: MatchingResult) -> str:
         lines.append(f"| {name} | {med:.2f} | {1e6 * med / res.n:.1f} | {100 * med / whole:.0f}% | {res.stage_notes[name]} |")
     lines += [
         "",
-        f"{100 * res.flagged:.1f}% of the utterances get at least one flag; the checks asked jieba for tokens on "
-        f"{res.tokenized:,} of them ({100 * res.tokenized / res.n:.1f}%): segmentation runs only where a candidate "
-        "needs a word-boundary check.",
+        (f"{100 * res.flagged:.1f}% of the utterances get at least one flag; the checks asked jieba for tokens on "
+         f"{res.tokenized:,} of them ({100 * res.tokenized / res.n:.1f}%): segmentation runs only where a candidate "
+         "needs a word-boundary check."),
     ]
     return "\n".join(lines)
 

@@ -37,8 +37,8 @@ for p in (str(REPO), str(BENCH)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-import api_load  # noqa: E402
-import corpus as corpus_mod  # noqa: E402
+import api_load
+import corpus as corpus_mod
 
 MB = 1024 * 1024
 MODEL_CLI_LINES = 300  # utterances for the CLI run with the model
@@ -92,7 +92,7 @@ def env_for_subprocess(extra: dict[str, str] | None = None) -> dict[str, str]:
 def cli_model_options() -> tuple[list[str], list[str] | None]:
     """The ``huashu check`` options for (lexicon only, with the model); None: no model switch."""
     out = subprocess.run([sys.executable, "-m", "analyzer.cli", "check", "--help"], capture_output=True,
-                         text=True, env=env_for_subprocess(), cwd=REPO).stdout
+                         text=True, env=env_for_subprocess(), cwd=REPO, check=False).stdout
     quiet = ["--sentiment", "none"] if "--sentiment" in out else []  # no customer-sentiment model either
     if "--no-model" in out:  # the model is the default
         return ["--no-model", *quiet], []

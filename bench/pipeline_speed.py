@@ -27,8 +27,9 @@ for p in (str(REPO), str(BENCH)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-import corpus as corpus_mod  # noqa: E402
-from analyzer.engine import Engine  # noqa: E402
+import corpus as corpus_mod
+
+from analyzer.engine import Engine
 
 BATCHES = (1, 64)
 
@@ -50,7 +51,7 @@ def load_model_engine() -> tuple[Engine | None, str]:
     """``Engine(model=True)``, initialised, or None and the one-line reason it cannot load."""
     try:
         return Engine(model=True).initialize(), ""
-    except Exception as exc:  # ModelUnavailable, ImportError (no torch), a half-built artefact ...
+    except Exception as exc:  # noqa: BLE001 (ModelUnavailable, ImportError: no torch, a half-built artefact ...)
         reason = " ".join(str(exc).split()) or type(exc).__name__
         return None, f"{type(exc).__name__}: {reason[:200]}"
 

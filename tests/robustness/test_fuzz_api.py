@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from robustness_support import EXAMPLE, bearer, fuzz, make_server
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is a dev dependency (pyproject.toml)")
-from schemathesis import GenerationMode  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
 
 
 def _spec() -> dict:

@@ -15,13 +15,20 @@ import math
 from datetime import date, datetime, time, timedelta
 
 import openpyxl
-from openpyxl.utils.exceptions import IllegalCharacterError
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from openpyxl.utils.exceptions import IllegalCharacterError
 from robustness_support import fuzz
 
-from analyzer.ingest import AGENT_LABELS, CUSTOMER_LABELS, FIELD_NAMES, FORMATS, decode_text, parse_transcript
+from analyzer.ingest import (
+    AGENT_LABELS,
+    CUSTOMER_LABELS,
+    FIELD_NAMES,
+    FORMATS,
+    decode_text,
+    parse_transcript,
+)
 from analyzer.model import ROLES, IngestError
 
 NAMES = ("call.txt", "call.csv", "call.tsv", "call.json", "call.jsonl", "call.xlsx", "upload", "通话.TXT", "x.ndjson")
