@@ -18,8 +18,14 @@ from functools import lru_cache
 
 import opencc
 
-# Characters that carry no meaning for matching and are dropped (zero-width marks, BOM).
-_DROPPED = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+# Invisible characters that carry no meaning for matching and are dropped: zero-width marks, the
+# BOM, the soft hyphen, bidirectional marks and isolates, invisible operators, the Mongolian vowel
+# separator, the combining grapheme joiner and the emoji / text variation selectors. Left in, any
+# of them inside a trigger would hide it.
+_DROPPED = frozenset(
+    "\u00ad\u034f\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufe0e\ufe0f\ufeff"
+)
 # Variant characters OpenCC leaves alone but that mean the same for matching.
 _VARIANTS = str.maketrans({"妳": "你", "祢": "你", "牠": "它"})
 # Runs converted as a whole by OpenCC: stretches between punctuation and whitespace.

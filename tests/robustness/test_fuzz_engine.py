@@ -32,9 +32,10 @@ _SOURCES = {"lexicon", "model", "lexicon+model"}
 _TO_TRADITIONAL = opencc.OpenCC("s2t").convert
 _TO_TAIWAN = opencc.OpenCC("s2twp").convert
 
-ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]  # what normalize() drops
+ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]  # zero-width marks and the BOM
 # Other invisible format characters (copy-paste from web pages and Word carries them): soft hyphen,
-# LRM/RLM, bidi embeddings and isolates, invisible operators, variation selector, CGJ.
+# LRM/RLM, bidi embeddings and isolates, invisible operators, variation selector, CGJ. normalize()
+# drops them all, like the zero-width marks.
 OTHER_INVISIBLE = ["\u00ad", "\u200e", "\u200f", "\u202a", "\u202c", "\u2066", "\u2061", "\u180e", "\ufe0f", "\u034f"]
 ODD = ["😊", "🙏🏻", "👨‍👩‍👧", "🇨🇳", "\u0301", "\u3000", "\t", "\n", "\r\n", "\x00", "\x1b", "\x7f", "\u2028",
        "\ufffd", "\U0002a6a5", "\U000e0001", "“", "”", "「", "」", "……", "...", "~", "～", "！！", " "]
@@ -110,10 +111,11 @@ def test_any_unicode_text(engine, text):
 
 
 @fuzz(150)
-@given(example=st.sampled_from(_EXAMPLES), inserts=st.lists(st.tuples(st.integers(0, 200), st.sampled_from(ZERO_WIDTH)),
-                                                             min_size=1, max_size=3))
+@given(example=st.sampled_from(_EXAMPLES),
+       inserts=st.lists(st.tuples(st.integers(0, 200), st.sampled_from(ZERO_WIDTH + OTHER_INVISIBLE)),
+                        min_size=1, max_size=3))
 def test_zero_width_characters_inside_triggers(engine, example, inserts):
-    """Zero-width characters inside a trigger change no finding, and the offsets still hold."""
+    """Zero-width and other invisible characters inside a trigger change no finding, and the offsets still hold."""
     chars = list(example)
     for at, mark in inserts:
         chars.insert(at % (len(chars) + 1), mark)
@@ -123,9 +125,6 @@ def test_zero_width_characters_inside_triggers(engine, example, inserts):
     assert [f.rule for f in flags] == [f.rule for f in engine.check(example)]
 
 
-@pytest.mark.xfail(reason="bug: normalize() drops only five zero-width characters; other invisible format "
-                   "characters (U+00AD, U+200E/F, U+202A-E, U+2066-9, U+2061-4, U+180E, U+FE0F, U+034F) hide a trigger. "
-                   "Fix: drop them in analyzer/normalize.py (_DROPPED)", strict=False)
 @pytest.mark.parametrize("mark", OTHER_INVISIBLE)
 def test_other_invisible_characters_inside_a_trigger(engine, mark):
     text = "你" + mark + "搞错了，这张卡不是信用卡。"
