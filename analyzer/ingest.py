@@ -27,6 +27,7 @@ import json
 import os
 import re
 import unicodedata
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -62,6 +63,12 @@ _TRAILING_NUMBER = re.compile(r"[\s#_-]*\d+$")
 # has no sentence punctuation; otherwise the line continues the previous turn.
 _MAX_LABEL_CHARS = 24
 _SENTENCE_PUNCTUATION = re.compile(r"[，。！？；、,!?;…“”\"‘’]")
+# A workbook is refused before it is read when it would unpack to more than this (a small, highly
+# compressed XLSX can hold millions of rows), and while it is read once its sheet passes the row
+# limit (blank rows count) or a row passes the column limit. A call transcript is far smaller.
+_MAX_XLSX_UNPACKED_BYTES = 64 * 1024 * 1024
+_MAX_XLSX_ROWS = 100_000
+_MAX_XLSX_COLUMNS = 256
 
 # Accepted names of table columns (CSV/TSV/XLSX headers) and JSON keys, compared after
 # case-folding and turning spaces and hyphens into underscores.
@@ -508,18 +515,46 @@ def _csv_records(text: str, delimiter: str, source: str) -> Iterable[tuple[int, 
 
 
 def _xlsx_records(data: bytes, source: str) -> Iterable[tuple[int, Sequence[object]]]:
-    """Yield (row number, cell values) of the workbook's first sheet."""
+    """Yield (row number, cell values) of the workbook's first sheet, within the size limits."""
+    _check_xlsx_size(data, source)
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            sheet = book.worksheets[0]
-            sheet.reset_dimensions()  # do not trust the stored size of the used range
-            rows = list(sheet.iter_rows(values_only=True))
-        finally:
-            book.close()
     except Exception as exc:  # openpyxl and zipfile raise many kinds for a damaged file
         raise _fail("不是有效的 XLSX 工作簿 / not a valid XLSX workbook", source) from exc
-    return enumerate(rows, start=1)
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # do not trust the stored size of the used range
+        rows = sheet.iter_rows(values_only=True)
+        line = 0
+        while True:
+            try:
+                values = next(rows, None)
+            except Exception as exc:  # a damaged sheet shows only while it is read
+                raise _fail("不是有效的 XLSX 工作簿 / not a valid XLSX workbook", source, line + 1) from exc
+            if values is None:
+                return
+            line += 1
+            if line > _MAX_XLSX_ROWS:
+                raise _fail(f"工作表超过 {_MAX_XLSX_ROWS:,} 行 / the sheet has more than {_MAX_XLSX_ROWS:,} rows",
+                            source, line)
+            if len(values) > _MAX_XLSX_COLUMNS:
+                raise _fail(f"工作表超过 {_MAX_XLSX_COLUMNS} 列 / the sheet has more than {_MAX_XLSX_COLUMNS} "
+                            "columns", source, line)
+            yield line, values
+    finally:
+        book.close()
+
+
+def _check_xlsx_size(data: bytes, source: str) -> None:
+    """Refuse a workbook whose parts would unpack past the limit (zipfile enforces the sizes it states)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise _fail("不是有效的 XLSX 工作簿 / not a valid XLSX workbook", source) from exc
+    if unpacked > _MAX_XLSX_UNPACKED_BYTES:
+        limit = _MAX_XLSX_UNPACKED_BYTES // (1024 * 1024)
+        raise _fail(f"工作簿解压后超过 {limit} MB / the workbook unpacks to more than {limit} MB", source)
 
 
 def _parse_table(records: Iterable[tuple[int, Sequence[object]]], source: str) -> list[_Row]:

@@ -15,3 +15,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (422, "输入无效 / invalid input"),
     )
 }
+
+# The largest value an integer column holds (32-bit on PostgreSQL): integer parameters that reach
+# the database are bounded by it, so a larger one is a 422, not an overflow inside the driver.
+MAX_DB_INT = 2**31 - 1

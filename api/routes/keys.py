@@ -1,16 +1,16 @@
 """``/v1/keys`` (admin): create a key (its secret shown once), list keys, revoke one."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from .. import store, views
 from ..deps import AdminKey, SessionDep
 from ..errors import ApiError, not_found
 from ..routing import CheckedRoute
 from ..schemas import KeyCreated, KeyIn, KeyOut
-from . import ERRORS
+from . import ERRORS, MAX_DB_INT
 
 router = APIRouter(prefix="/v1", tags=["keys"], route_class=CheckedRoute, responses=ERRORS)
 
@@ -30,7 +30,9 @@ def list_keys(admin: AdminKey, session: SessionDep) -> list[dict[str, Any]]:
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut)
-def revoke_key(key_id: int, admin: AdminKey, session: SessionDep) -> dict[str, Any]:
+def revoke_key(
+    key_id: Annotated[int, Path(ge=1, le=MAX_DB_INT)], admin: AdminKey, session: SessionDep,
+) -> dict[str, Any]:
     """吊销密钥 / revoke a key (at once; revoking twice is harmless)."""
     key = store.get_key(session, key_id)
     if key is None:

@@ -11,7 +11,7 @@ from ..deps import EngineDep, ReaderKey, SessionDep, SettingsDep, SupervisorKey
 from ..errors import ApiError, not_found
 from ..routing import CheckedRoute
 from ..schemas import TranscriptOut, TranscriptPage
-from . import ERRORS
+from . import ERRORS, MAX_DB_INT
 
 router = APIRouter(prefix="/v1", tags=["transcripts"], route_class=CheckedRoute, responses=ERRORS)
 
@@ -59,7 +59,7 @@ def list_transcripts(
     key: ReaderKey,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INT)] = 0,
 ) -> dict[str, Any]:
     """通话列表，最新的在前 / stored calls, newest first (roles: supervisor, analyst)."""
     page = store.list_transcripts(session, limit, offset)

@@ -122,7 +122,7 @@ class CallFilter:
             category=params.get("category", "").strip(),
             escalation=e if (e := params.get("escalation", "")) in ESCALATION_CHOICES else "",
             sort=s if (s := params.get("sort", "newest")) in SORTS else "newest",
-            page=max(1, int(page)) if page.isdigit() else 1,
+            page=max(1, int(page)) if page.isdecimal() else 1,  # isdigit() would pass "²", which int() refuses
         )
 
     def query(self, **changes: Any) -> str:

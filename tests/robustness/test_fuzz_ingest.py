@@ -12,6 +12,8 @@ import csv
 import io
 import json
 import math
+import time as clock_time
+import zipfile
 from datetime import date, datetime, time, timedelta
 
 import openpyxl
@@ -223,6 +225,56 @@ def test_xlsx_bytes(header, body, flip, cut):
         broken[i % len(broken)] ^= 0xFF
     check_parsed(bytes(broken), "call.xlsx")
     check_parsed(data[: cut % (len(data) + 1)], "call.xlsx")
+
+
+# -- workbooks that unpack to far more than they weigh ----------------------------------------------
+_SHEET_HEAD = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet '
+               b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+               b'<row r="1"><c r="A1" t="inlineStr"><is><t>speaker</t></is></c>'
+               b'<c r="B1" t="inlineStr"><is><t>text</t></is></c></row>'
+               b'<row r="2"><c r="A2" t="inlineStr"><is><t>agent</t></is></c>'
+               b'<c r="B2" t="inlineStr"><is><t>hello</t></is></c></row>')
+_SHEET_TAIL = b"</sheetData></worksheet>"
+
+
+def xlsx_with_sheet(rows_xml: bytes) -> bytes:
+    """A valid workbook whose first sheet is the header, one turn, then ``rows_xml``."""
+    parts = zipfile.ZipFile(io.BytesIO(xlsx_bytes([["speaker", "text"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in parts.infolist():
+            body = parts.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = _SHEET_HEAD + rows_xml + _SHEET_TAIL
+            archive.writestr(info.filename, body)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("rows_xml", "reason"), [
+    # 3 million rows packed into about 400 KB: refused from the zip directory, before any parsing
+    (b'<row><c t="inlineStr"><is><t>a</t></is></c></row>' * 3_000_000, "unpacks to more than"),
+    # 150,000 rows (about 3 MB unpacked): refused at the row limit
+    (b"<row/>" * 150_000, "more than 100,000 rows"),
+    # one cell in the sheet's last row: openpyxl fills the gap with a million blank rows
+    (b'<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>x</t></is></c></row>', "more than 100,000 rows"),
+    # one cell in the sheet's last column
+    (b'<row r="3"><c r="XFD3" t="inlineStr"><is><t>x</t></is></c></row>', "more than 256 columns"),
+], ids=["unpacked-size", "rows", "last-row", "last-column"])
+def test_workbook_bombs_are_refused_quickly(rows_xml, reason):
+    data = xlsx_with_sheet(rows_xml)
+    assert len(data) < 1024 * 1024
+    t0 = clock_time.process_time()
+    with pytest.raises(IngestError) as caught:
+        parse_transcript(data, "call.xlsx")
+    assert reason in str(caught.value)
+    assert str(caught.value).startswith("call.xlsx")
+    assert clock_time.process_time() - t0 < 10  # well under what reading the whole sheet would cost
+
+
+def test_the_bomb_builder_makes_a_readable_workbook():
+    """The same construction without the bomb is an ordinary one-turn transcript."""
+    transcript = parse_transcript(xlsx_with_sheet(b""), "call.xlsx")
+    assert [(t.role, t.text) for t in transcript.turns] == [("agent", "hello")]
 
 
 @fuzz(150)
