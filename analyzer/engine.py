@@ -19,6 +19,10 @@ from .segment import Segmenter
 
 # Characters on each side of a rewritten span that are matched again to check the rewrite.
 _RECHECK_MARGIN = 40
+# At most this many distinct re-check windows per utterance; an utterance packed with more flags
+# than that keeps the handbook's order of suggestions for the rest, unchecked. Identical windows
+# (a trigger repeated over and over) are checked once.
+_RECHECK_BUDGET = 120
 
 
 class Engine:
@@ -68,7 +72,8 @@ class Engine:
         if not found:
             return []
         script = script or detect_script(text)
-        return [self._flag(m, norm, script) for m in found]
+        rechecked: dict[tuple[str, int, int], bool] = {}  # this utterance's re-check windows
+        return [self._flag(m, norm, script, rechecked) for m in found]
 
     def check_many(self, texts: Sequence[str], roles: Sequence[str] | None = None,
                    script: str | None = None) -> list[list[Flag]]:
@@ -89,13 +94,13 @@ class Engine:
             out[i] = flags
         return out
 
-    def _flag(self, m: Match, norm: Normalized, script: str) -> Flag:
+    def _flag(self, m: Match, norm: Normalized, script: str, rechecked: dict[tuple[str, int, int], bool]) -> Flag:
         start, end = norm.to_original(m.start, m.end)
         original = norm.original
         good, retriggering = [], []
         for suggestion in candidate_suggestions(m, norm, script):
             rewritten = apply(original, start, end, suggestion)
-            again = self._triggers_within(rewritten, start, start + len(suggestion))
+            again = self._triggers_within(rewritten, start, start + len(suggestion), rechecked)
             (retriggering if again else good).append(suggestion)
         suggestions = good or retriggering
         return Flag(
@@ -105,16 +110,22 @@ class Engine:
             rewrite=apply(original, start, end, suggestions[0]),
         )
 
-    def _triggers_within(self, text: str, start: int, stop: int) -> bool:
+    def _triggers_within(self, text: str, start: int, stop: int, rechecked: dict[tuple[str, int, int], bool]) -> bool:
         """Whether ``text`` has a trigger overlapping original offsets [start, stop).
 
         Only a window around the span is matched again (the checks look at most a clause
-        around a candidate), so checking every suggestion stays linear in the utterance length.
+        around a candidate), so checking every suggestion stays linear in the utterance length;
+        ``rechecked`` remembers the windows of this utterance seen so far (and bounds how many).
         """
         lo, hi = max(0, start - _RECHECK_MARGIN), min(len(text), stop + _RECHECK_MARGIN)
-        norm, found = self.matches(text[lo:hi])
-        spans = (norm.to_original(x.start, x.end) for x in found)
-        return any(lo + a < stop and start < lo + b for a, b in spans)
+        key = (text[lo:hi], start - lo, stop - lo)
+        if key not in rechecked:
+            if len(rechecked) >= _RECHECK_BUDGET:
+                return False
+            norm, found = self.matches(key[0])
+            spans = (norm.to_original(x.start, x.end) for x in found)
+            rechecked[key] = any(key[1] < b and a < key[2] for a, b in spans)
+        return rechecked[key]
 
     # -- a transcript --------------------------------------------------------------------
     def analyze(self, transcript: Transcript) -> Transcript:

@@ -71,6 +71,7 @@ class _Context:
         self._tokens: Tokens | None = None
         self._quoted: list[tuple[int, int]] | None = None
         self._anti: dict[str, list[tuple[int, int]]] = {}
+        self._clause_starts: list[int] | None = None
 
     def tokens(self) -> Tokens:
         if self._tokens is None:
@@ -91,10 +92,15 @@ class _Context:
         return spans
 
     def clause_start(self, pos: int) -> int:
-        i = pos
-        while i > 0 and self.text[i - 1] not in self.m._breaks:
-            i -= 1
-        return i
+        """Where the clause holding ``pos`` begins (after the last clause break before it)."""
+        if self._clause_starts is None:  # once per text: a text dense with candidates stays linear
+            starts, current, breaks = [0], 0, self.m._breaks
+            for i, ch in enumerate(self.text, start=1):
+                if ch in breaks:
+                    current = i
+                starts.append(current)
+            self._clause_starts = starts
+        return self._clause_starts[pos]
 
     def slot_after(self, pos: int, limit: int) -> tuple[int, int]:
         """The rest of the clause after ``pos`` (at most ``limit`` characters).

@@ -267,7 +267,7 @@ def stage_split(engine: Engine, texts: Sequence[str], chunk: int = 2000) -> dict
             if matches:
                 script = detect_script(x)
                 for m in matches:
-                    engine._flag(m, norm, script)
+                    engine._flag(m, norm, script, {})
         t["flags"] += time.perf_counter() - t0
         del norms, found
 
