@@ -21,8 +21,9 @@ INLINE_CHARS = 200
 
 
 async def flags_for(engine: Engine, settings: Settings, text: str, role: str) -> list[dict[str, Any]]:
-    """``check_utterance`` for async handlers (the live path): no thread hop for short text."""
-    if len(text) <= INLINE_CHARS:
+    """``check_utterance`` for async handlers (the live path): no thread hop for short text
+    checked by the lexicon alone."""
+    if len(text) <= INLINE_CHARS and not engine.model:
         return check_utterance(engine, settings, text, role)
     return await run_in_threadpool(check_utterance, engine, settings, text, role)
 

@@ -6,6 +6,7 @@ applies the migrations and builds the engine once; handlers get them as typed de
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from analyzer.engine import Engine
+from models.classifier import ModelUnavailable
 
 from . import errors, web
 from .db import open_database
@@ -22,6 +24,21 @@ from .routes import flags, health, keys, live, suggest, transcripts
 from .settings import Settings
 
 UPLOAD_PATH = "/v1/transcripts"
+log = logging.getLogger("huashu")
+
+
+def build_engines(settings: Settings) -> tuple[Engine, Engine, str]:
+    """The live path's engine, the uploads' engine and the model's status for /healthz: "off",
+    "loaded", or "unavailable" (then both engines are lexicon-only and the log says why)."""
+    lexicon = Engine(settings.lexicon).initialize()
+    if settings.model == "off":
+        return lexicon, lexicon, "off"
+    try:
+        fused = Engine(settings.lexicon, model=True).initialize()
+    except (ModelUnavailable, ImportError) as exc:
+        log.warning("模型不可用，仅用词库 / the model is not available, running on the lexicon alone: %s", exc)
+        return lexicon, lexicon, "unavailable"
+    return (fused if settings.model == "on" else lexicon), fused, "loaded"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -31,7 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db, sessions = await run_in_threadpool(open_database, settings.database_url)
         app.state.sessions = sessions
-        app.state.engine = await run_in_threadpool(lambda: Engine(settings.lexicon).initialize())
+        app.state.engine, app.state.upload_engine, app.state.model_status = await run_in_threadpool(
+            build_engines, settings)
         try:
             yield
         finally:

@@ -29,7 +29,13 @@ async def get_settings(conn: HTTPConnection) -> Settings:
 
 
 async def get_engine(conn: HTTPConnection) -> Engine:
+    """The live path's engine (suggest, live): lexicon-only unless ``HUASHU_MODEL=on``."""
     return conn.app.state.engine
+
+
+async def get_upload_engine(conn: HTTPConnection) -> Engine:
+    """The engine that analyses uploads: lexicon + model unless ``HUASHU_MODEL=off``."""
+    return conn.app.state.upload_engine
 
 
 def get_session(conn: HTTPConnection) -> Iterator[Session]:  # closing may talk to the database
@@ -39,6 +45,7 @@ def get_session(conn: HTTPConnection) -> Iterator[Session]:  # closing may talk 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
+UploadEngineDep = Annotated[Engine, Depends(get_upload_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 _bearer = HTTPBearer(auto_error=False, description="API 密钥 / API key: `Authorization: Bearer <key>`")

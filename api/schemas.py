@@ -144,3 +144,6 @@ class KeyCreated(KeyOut):
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     db: Literal["ok", "error"]
+    # HUASHU_MODEL's setting and whether the classifier is loaded ("unavailable": lexicon only)
+    model: Literal["off", "uploads", "on"] | None = None
+    model_status: Literal["off", "loaded", "unavailable"] | None = None

@@ -6,7 +6,7 @@ database and no environment.
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(5 * MIB, gt=0)
     max_utterance_chars: int = Field(2000, gt=0)
     mask_pii: bool = True
+    # The fine-tuned classifier (lexicon + model fused, as ``huashu check``): "uploads" analyses
+    # uploaded transcripts with it and keeps the live path (suggest, live) on the lexicon, which
+    # answers in about a millisecond; "on" uses it everywhere; "off" nowhere. When the model
+    # cannot load (no ``huashu train`` artefact, no converted base), the service says so in its
+    # log and in /healthz and runs on the lexicon.
+    model: Literal["off", "uploads", "on"] = "uploads"
     # Extra lexicon files, joined with ":" like the CLI's HUASHU_LEXICON.
     lexicon: Annotated[tuple[str, ...], NoDecode] = ()
 

@@ -80,6 +80,7 @@ def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """This environment minus HUASHU_* settings, the repository on PYTHONPATH, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env["HUASHU_MODEL"] = "off"  # the live path's default (lexicon); ``extra`` may turn the model on
     env.update(extra or {})
     return env
 

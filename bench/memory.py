@@ -101,16 +101,6 @@ def cli_model_options() -> tuple[list[str], list[str] | None]:
     return quiet, None
 
 
-def api_model_setting() -> str | None:
-    """The name of the service's boolean setting that turns the model on, if there is one."""
-    from api.settings import Settings
-
-    for name, info in Settings.model_fields.items():
-        if "model" in name and info.annotation in (bool, bool | None):
-            return name
-    return None
-
-
 LIBRARY = r"""
 import json, sys
 sys.path.insert(0, {repo!r})
@@ -155,6 +145,10 @@ def api_rss(texts: list[str], extra_env: dict[str, str] | None = None, requests:
         server = api_load.start_server(Path(home), extra_env)
         try:
             proc = psutil.Process(server.process.pid)
+            wanted = (extra_env or {}).get("HUASHU_MODEL", "off")
+            health = httpx.get(server.url + "/healthz", timeout=30).json()
+            if wanted != "off" and health.get("model_status") != "loaded":
+                raise RuntimeError(f"HUASHU_MODEL={wanted}: the server did not load the model ({health})")
             time.sleep(0.5)
             idle = tree_rss(proc)
             with httpx.Client(base_url=server.url, timeout=60) as http:
@@ -210,23 +204,19 @@ def run(texts: list[str], cli_lines: int = 20_000, log=print) -> list[MemoryRow]
         rows.append(MemoryRow(f"library process, `Engine(model={model})` loaded, 64 utterances checked",
                               label if rss else "model: not available", rss / MB if rss else None, why))
         log(f"  library model={model}: {rss / MB if rss else 'n/a'}")
-    idle, busy = api_rss(texts)
-    rows.append(MemoryRow("API worker `huashu serve`, after start-up", "lexicon only", idle / MB))
+    idle, busy = api_rss(texts, {"HUASHU_MODEL": "off"})
+    rows.append(MemoryRow("API worker `huashu serve`, after start-up", "lexicon only", idle / MB, "HUASHU_MODEL=off"))
     rows.append(MemoryRow("API worker, after 1,000 suggests + 20 uploads", "lexicon only", busy / MB))
     log(f"  API: {idle / MB:.0f} MB idle, {busy / MB:.0f} MB after traffic")
-    setting = api_model_setting()
-    if setting:
-        try:
-            idle, busy = api_rss(texts, {f"HUASHU_{setting.upper()}": "true"}, requests=MODEL_API_REQUESTS)
-            rows.append(MemoryRow("API worker with the model, after start-up", "with model", idle / MB,
-                                  f"HUASHU_{setting.upper()}=true"))
-            rows.append(MemoryRow(f"API worker with the model, after {MODEL_API_REQUESTS} suggests + 20 uploads",
-                                  "with model", busy / MB))
-        except RuntimeError as exc:
-            rows.append(MemoryRow("API worker with the model", "model: not available", None, str(exc)[:200]))
-    else:
-        rows.append(MemoryRow("API worker with the model", "model: not available", None,
-                              "the service's settings have no model switch yet"))
+    try:
+        idle, busy = api_rss(texts, {"HUASHU_MODEL": "on"}, requests=MODEL_API_REQUESTS)
+        rows.append(MemoryRow("API worker with the model, after start-up", "with model", idle / MB,
+                              "HUASHU_MODEL=on (suggests and uploads both fused)"))
+        rows.append(MemoryRow(f"API worker with the model, after {MODEL_API_REQUESTS} suggests + 20 uploads",
+                              "with model", busy / MB))
+        log(f"  API with model: {idle / MB:.0f} MB idle, {busy / MB:.0f} MB after traffic")
+    except RuntimeError as exc:
+        rows.append(MemoryRow("API worker with the model", "model: not available", None, str(exc)[:200]))
     return rows
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from .. import store, views
 from ..analysis import analyze_upload
-from ..deps import EngineDep, ReaderKey, SessionDep, SettingsDep, SupervisorKey
+from ..deps import ReaderKey, SessionDep, SettingsDep, SupervisorKey, UploadEngineDep
 from ..errors import ApiError, not_found
 from ..routing import CheckedRoute
 from ..schemas import TranscriptOut, TranscriptPage
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["transcripts"], route_class=CheckedRoute,
 def upload_transcript(
     key: SupervisorKey,
     session: SessionDep,
-    engine: EngineDep,
+    engine: UploadEngineDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="通话记录文件 / a transcript file")],
     agent_label: Annotated[list[str] | None, Form(description="该说话人是坐席 / this speaker is the agent")] = None,

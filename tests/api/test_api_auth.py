@@ -67,7 +67,7 @@ def test_401_says_bearer_and_other_schemes_are_refused(http):
 def test_health_needs_no_key_and_reports_the_database(http):
     r = http.get("/healthz")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "db": "ok"}
+    assert r.json() == {"status": "ok", "db": "ok", "model": "off", "model_status": "off"}
 
 
 def test_openapi_docs_are_public(http):

@@ -132,6 +132,7 @@ def make_server(home: Path, extra_env: dict[str, str] | None = None) -> Server:
     database_url = f"sqlite:///{home / 'huashu.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
     env["HUASHU_DATABASE_URL"] = database_url
+    env["HUASHU_MODEL"] = "off"  # the lexicon alone: fast start-up; tests/api/test_api_model.py covers the model
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     env.update(extra_env or {})
     return Server(home=home, database_url=database_url, env=env)

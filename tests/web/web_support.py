@@ -53,6 +53,7 @@ def huashu_env(database_url: str) -> dict[str, str]:
     """This process's environment minus any HUASHU_* settings, with the repository importable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
     env["HUASHU_DATABASE_URL"] = database_url
+    env["HUASHU_MODEL"] = "off"  # the lexicon alone: fast start-up; tests/api/test_api_model.py covers the model
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     return env
 
