@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .lexicon import Lexicon, load_lexicon
-from .matcher import Match, Matcher
+from .matcher import Match, Matcher, Rejection
 from .model import AGENT, Flag, Transcript
 from .normalize import Normalized, detect_script, normalize
 from .rewrite import apply, candidate_suggestions
@@ -55,9 +55,10 @@ class Engine:
         return self
 
     # -- one utterance -------------------------------------------------------------------
-    def matches(self, text: str) -> tuple[Normalized, list[Match]]:
+    def matches(self, text: str, rejected: list[Rejection] | None = None) -> tuple[Normalized, list[Match]]:
+        """The normalised text and its trigger matches; ``rejected`` collects benign uses."""
         norm = normalize(text)
-        return norm, self.matcher.find(norm.text)
+        return norm, self.matcher.find(norm.text, rejected)
 
     def check(self, text: str, role: str = AGENT, script: str | None = None) -> list[Flag]:
         """Flags for one utterance; customer turns are never flagged."""
@@ -66,6 +67,13 @@ class Engine:
         if self.model:
             return self.check_many([text], script=script)[0]
         return self._lexicon_flags(text, script)
+
+    def benign_categories(self, text: str) -> set[str]:
+        """Categories whose trigger words occur in ``text`` only in a use the lexicon's checks call
+        benign (negated, quoted, reported, followed by a next step)."""
+        rejected: list[Rejection] = []
+        self.matches(text, rejected)
+        return {r.entry.category for r in rejected}
 
     def _lexicon_flags(self, text: str, script: str | None) -> list[Flag]:
         norm, found = self.matches(text)
@@ -89,7 +97,9 @@ class Engine:
             return out
         if self.fuser is None:
             self.initialize()
-        fused = self.fuser.fuse_many([texts[i] for i in todo], lexicon, [script] * len(todo))
+        todo_texts = [texts[i] for i in todo]
+        benign = [self.benign_categories(t) for t in todo_texts]
+        fused = self.fuser.fuse_many(todo_texts, lexicon, [script] * len(todo), benign)
         for i, flags in zip(todo, fused):
             out[i] = flags
         return out

@@ -22,7 +22,10 @@ Rules
    the dev split; 0 keeps every lexicon flag) is dropped: the model vetoes it.
 3. A model-only hit: when no lexicon flag remains in the utterance, the category ``c != none``
    with the highest ``p[c]`` becomes a flag if ``p[c] >= threshold[c]`` (per-category thresholds
-   chosen on the dev split). Its confidence is ``p[c]``, its source ``"model"``, and
+   chosen on the dev split) and the lexicon did not find ``c``'s trigger words in a benign use
+   (negated, quoted, reported, followed by a next step: ``analyzer.matcher.BENIGN_USE``; the
+   utterance 这一步不是你必须做的 gets no ``command`` flag from the model). Its confidence is
+   ``p[c]``, its source ``"model"``, and
    - span: the words that carry the decision, found by occlusion: each clause (when there are
      several) and each run of 1–4 jieba tokens inside a clause is removed in turn; the baseline
      ranks all these variants by how much ``p[c]`` drops and the 12 best are scored by the model
@@ -42,7 +45,7 @@ Rules
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -115,9 +118,11 @@ class Policy:
     def threshold(self, category: str) -> float:
         return float(self.thresholds.get(category, 0.5))
 
-    def decide(self, lexicon: Sequence[tuple[str, float]], probs: np.ndarray | None) -> list[Decision]:
+    def decide(self, lexicon: Sequence[tuple[str, float]], probs: np.ndarray | None,
+               benign: Collection[str] = ()) -> list[Decision]:
         """Rules 2 and 3 for one utterance. ``lexicon``: (category, prior) per lexicon flag;
-        ``probs``: the classifier's calibrated row, or None when the cascade skipped it."""
+        ``probs``: the classifier's calibrated row, or None when the cascade skipped it;
+        ``benign``: categories whose trigger words the lexicon found in a benign use."""
         out: list[Decision] = []
         col = {c: i for i, c in enumerate(self.labels)}
         for i, (category, prior) in enumerate(lexicon):
@@ -136,7 +141,7 @@ class Policy:
         for c, i in col.items():
             if c != NONE and probs[i] > best_p:
                 best, best_p = c, float(probs[i])
-        if best is not None and best_p >= self.threshold(best):
+        if best is not None and best_p >= self.threshold(best) and best not in benign:
             out.append(Decision(best, round(best_p, 4), "model"))
         return out
 
@@ -190,11 +195,12 @@ class Fuser:
 
     # one batch of utterances ------------------------------------------------------------
     def fuse_many(self, texts: Sequence[str], lexicon_flags: Sequence[list[Flag]],
-                  scripts: Sequence[str | None]) -> list[list[Flag]]:
+                  scripts: Sequence[str | None], benign: Sequence[Collection[str]] | None = None) -> list[list[Flag]]:
         probs = self.probabilities(texts, [len(f) for f in lexicon_flags])
+        benign = benign if benign is not None else [()] * len(texts)
         out = []
-        for text, flags, row, script in zip(texts, lexicon_flags, probs, scripts):
-            decisions = self.policy.decide([(f.category, f.confidence) for f in flags], row)
+        for text, flags, row, script, harmless in zip(texts, lexicon_flags, probs, scripts, benign):
+            decisions = self.policy.decide([(f.category, f.confidence) for f in flags], row, harmless)
             out.append([self._flag(text, flags, d, script) for d in decisions])
         return out
 

@@ -210,11 +210,13 @@ def fit_fusion(lexicon: list[list[tuple[str, float]]], probs: np.ndarray, gold: 
 
 
 def fused_predictions(policy: Policy, lexicon: list[list[tuple[str, float]]], probs: np.ndarray,
-                      p_none_baseline: np.ndarray | None) -> list[set[str]]:
+                      p_none_baseline: np.ndarray | None, benign: list[list[str]]) -> list[set[str]]:
+    """The fused system's categories per utterance; ``benign``: the categories whose trigger
+    words the lexicon found in a benign use (``Engine.benign_categories``)."""
     out = []
     for i, flags in enumerate(lexicon):
         skip = p_none_baseline is not None and policy.skips(len(flags), float(p_none_baseline[i]))
-        out.append({d.category for d in policy.decide(flags, None if skip else probs[i])})
+        out.append({d.category for d in policy.decide(flags, None if skip else probs[i], benign[i])})
     return out
 
 
@@ -243,7 +245,8 @@ def hard_negative_fps(items: list[Item], preds: list[set[str]]) -> int:
     return sum(bool(p) for i, p in zip(items, preds) if i.kind == "hard_negative")
 
 
-def choose_thresholds(policy: Policy, items, lexicon, probs, margin: float = 0.05, hnw: float = 2) -> dict[str, float]:
+def choose_thresholds(policy: Policy, items, lexicon, probs, benign, margin: float = 0.05,
+                      hnw: float = 2) -> dict[str, float]:
     """One global threshold maximising the dev split's objective (ties: the higher); then a
     category keeps its own best threshold only where that beats the global one on the category's
     objective by ``margin`` (about 30 dev positives per category: per-category choices alone
@@ -252,17 +255,17 @@ def choose_thresholds(policy: Policy, items, lexicon, probs, margin: float = 0.0
 
     def overall(t: float) -> float:
         policy.thresholds = {c: t for c in cats}
-        return _objective(items, fused_predictions(policy, lexicon, probs, None), None, hnw)
+        return _objective(items, fused_predictions(policy, lexicon, probs, None, benign), None, hnw)
 
     best_global = max(THRESHOLD_GRID, key=lambda t: (overall(t), t))
     chosen = {c: best_global for c in cats}
     for c in cats:
         policy.thresholds = dict(chosen)
-        at_global = _objective(items, fused_predictions(policy, lexicon, probs, None), c, hnw)
+        at_global = _objective(items, fused_predictions(policy, lexicon, probs, None, benign), c, hnw)
         best_t, best_v = best_global, at_global
         for t in THRESHOLD_GRID:
             policy.thresholds[c] = t
-            v = _objective(items, fused_predictions(policy, lexicon, probs, None), c, hnw)
+            v = _objective(items, fused_predictions(policy, lexicon, probs, None, benign), c, hnw)
             if v > best_v + 1e-9:
                 best_t, best_v = t, v
         if best_v >= at_global + margin:
@@ -271,22 +274,23 @@ def choose_thresholds(policy: Policy, items, lexicon, probs, margin: float = 0.0
     return chosen
 
 
-def choose_drop_below(policy: Policy, items, lexicon, probs, hnw: float = 2) -> float:
+def choose_drop_below(policy: Policy, items, lexicon, probs, benign, hnw: float = 2) -> float:
     best, best_v = 0.0, -1.0
     for d in DROP_GRID:
         policy.params.drop_below = d
-        v = _objective(items, fused_predictions(policy, lexicon, probs, None), None, hnw)
+        v = _objective(items, fused_predictions(policy, lexicon, probs, None, benign), None, hnw)
         if v > best_v + 1e-9:
             best, best_v = d, v
     policy.params.drop_below = best
     return best
 
 
-def choose_gate(policy: Policy, items, lexicon, probs, p_none: np.ndarray) -> tuple[float | None, dict[str, Any]]:
+def choose_gate(policy: Policy, items, lexicon, probs, benign,
+                p_none: np.ndarray) -> tuple[float | None, dict[str, Any]]:
     """The highest baseline P(none) among dev utterances without a lexicon flag whose model-only
     flag is right; the gate sits halfway between it and 1, so none of them is skipped."""
     policy.gate = None
-    preds = fused_predictions(policy, lexicon, probs, None)
+    preds = fused_predictions(policy, lexicon, probs, None, benign)
     needed = [float(p_none[i]) for i, (item, pred, flags) in enumerate(zip(items, preds, lexicon))
               if not flags and item.label != NONE and item.label in pred]
     worst = max(needed, default=0.0)
@@ -342,7 +346,8 @@ def mix_weight(p_model: np.ndarray, p_base: np.ndarray, y: np.ndarray) -> float:
 
 
 def decide_and_evaluate(labels: list[str], items: dict[str, list[Item]], logits: dict[str, np.ndarray],
-                        base_scores: dict[str, np.ndarray], lexicon: dict[str, list]) -> dict[str, Any]:
+                        base_scores: dict[str, np.ndarray], lexicon: dict[str, list],
+                        benign: dict[str, list[list[str]]]) -> dict[str, Any]:
     """Everything chosen on the dev split, then every system scored on every set."""
     col = {c: i for i, c in enumerate(labels)}
     dev_items = items["dev"]
@@ -361,14 +366,15 @@ def decide_and_evaluate(labels: list[str], items: dict[str, list[Item]], logits:
     for hnw in HARD_NEGATIVE_WEIGHTS:
         policy = Policy(labels, {}, params, None)
         params.drop_below = 0.0
-        thresholds = choose_thresholds(policy, dev_items, lexicon["dev"], probs["dev"], hnw=hnw)
-        drop_below = choose_drop_below(policy, dev_items, lexicon["dev"], probs["dev"], hnw=hnw)
-        fused_fps = hard_negative_fps(dev_items, fused_predictions(policy, lexicon["dev"], probs["dev"], None))
+        thresholds = choose_thresholds(policy, dev_items, lexicon["dev"], probs["dev"], benign["dev"], hnw=hnw)
+        drop_below = choose_drop_below(policy, dev_items, lexicon["dev"], probs["dev"], benign["dev"], hnw=hnw)
+        fused_fps = hard_negative_fps(dev_items, fused_predictions(policy, lexicon["dev"], probs["dev"], None,
+                                                                   benign["dev"]))
         if fused_fps <= lexicon_fps:
             break
     fusion_info.update(hard_negative_weight=hnw, dev_hard_negative_fps={"lexicon": lexicon_fps, "fused": fused_fps})
     p_none = {k: v[:, col[NONE]] for k, v in p_base.items()}
-    gate, gate_info = choose_gate(policy, dev_items, lexicon["dev"], probs["dev"], p_none["dev"])
+    gate, gate_info = choose_gate(policy, dev_items, lexicon["dev"], probs["dev"], benign["dev"], p_none["dev"])
     log(f"temperature {temperature}, baseline temperature {base_temperature}, transformer weight {weight}, "
         f"fusion {asdict(params)}, gate {gate}, thresholds {thresholds}")
 
@@ -377,9 +383,9 @@ def decide_and_evaluate(labels: list[str], items: dict[str, list[Item]], logits:
             "lexicon": [{c for c, _ in flags} for flags in lexicon[name]],
             "baseline": [{labels[j]} - {NONE} for j in p_base[name].argmax(1)],
             "transformer": [{labels[j]} - {NONE} for j in p_model[name].argmax(1)],
-            "fused": fused_predictions(policy, lexicon[name], probs[name], p_none[name]),
+            "fused": fused_predictions(policy, lexicon[name], probs[name], p_none[name], benign[name]),
             "fused_no_gate": fused_predictions(Policy(labels, policy.thresholds, policy.params, None),
-                                               lexicon[name], probs[name], None),
+                                               lexicon[name], probs[name], None, benign[name]),
             "mixture": [{labels[j]} - {NONE} for j in probs[name].argmax(1)],
         }
         sub = substring_baseline()
@@ -399,9 +405,10 @@ def decide_and_evaluate(labels: list[str], items: dict[str, list[Item]], logits:
     }
 
 
-def dump_decision_inputs(path: Path, labels, items, logits, base_scores, lexicon) -> None:
+def dump_decision_inputs(path: Path, labels, items, logits, base_scores, lexicon, benign) -> None:
     np.savez(path, **{f"logits_{k}": v for k, v in logits.items()}, **{f"base_{k}": v for k, v in base_scores.items()})
-    meta = {"labels": labels, "items": {k: [asdict(i) for i in v] for k, v in items.items()}, "lexicon": lexicon}
+    meta = {"labels": labels, "items": {k: [asdict(i) for i in v] for k, v in items.items()}, "lexicon": lexicon,
+            "benign": benign}
     path.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
 
@@ -412,7 +419,7 @@ def load_decision_inputs(path: Path):
     base_scores = {k[len("base_"):]: arrays[k] for k in arrays.files if k.startswith("base_")}
     items = {k: [Item(**i) for i in v] for k, v in meta["items"].items()}
     lexicon = {k: [[tuple(f) for f in flags] for flags in v] for k, v in meta["lexicon"].items()}
-    return meta["labels"], items, logits, base_scores, lexicon
+    return meta["labels"], items, logits, base_scores, lexicon, meta["benign"]
 
 
 # -- the run --------------------------------------------------------------------------------
@@ -486,11 +493,13 @@ def run(data_files: list[Path], out_dir: Path, cfg: TrainConfig, heldout: Path |
     base_scores = {k: baseline.decision_function(v) for k, v in sets.items() if v}
     engine = Engine().initialize()
     lexicon = {k: [[(f.category, f.confidence) for f in engine.check(text)] for text in v] for k, v in sets.items()}
+    benign = {k: [sorted(engine.benign_categories(text)) for text in v] for k, v in sets.items()}
     items = {"train": [e.item() for e in train], "dev": [e.item() for e in dev], "test": [e.item() for e in test],
              "heldout": held}
     if os.environ.get("HUASHU_TRAIN_DUMP"):  # for studying the decisions without retraining
-        dump_decision_inputs(Path(os.environ["HUASHU_TRAIN_DUMP"]), labels, items, logits, base_scores, lexicon)
-    decided = decide_and_evaluate(labels, items, logits, base_scores, lexicon)
+        dump_decision_inputs(Path(os.environ["HUASHU_TRAIN_DUMP"]), labels, items, logits, base_scores, lexicon,
+                             benign)
+    decided = decide_and_evaluate(labels, items, logits, base_scores, lexicon, benign)
     t = lap("calibration_and_evaluation", t)
 
     # the artefact

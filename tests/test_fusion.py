@@ -97,6 +97,25 @@ def test_model_only_needs_no_lexicon_flag_and_its_threshold():
     assert [d.source for d in policy.decide([("command", 0.9)], row(refusal=0.9))] == ["lexicon"]
 
 
+def test_no_model_only_hit_where_the_lexicon_saw_a_benign_use():
+    policy = Policy(LABELS, {"command": 0.5, "refusal": 0.5}, FusionParams())
+    assert policy.decide([], row(command=0.9), benign={"command"}) == []
+    assert policy.decide([], row(command=0.9), benign={"refusal"}) == [Decision("command", 0.9, "model")]
+    # a lexicon flag of the same category is not affected (the lexicon itself found a real use)
+    assert [d.category for d in policy.decide([("command", 0.9)], row(command=0.9), benign={"command"})] == ["command"]
+
+
+@pytest.mark.parametrize(("text", "benign"), [
+    ("这一步不是你必须做的哦，跳过也能正常使用～", {"command"}),  # negated
+    ("这一步不是你必須做的喔", {"command"}),  # Traditional, negated
+    ("您刚才说“你必须先付款”是吗？", {"command"}),  # quoted
+    ("你必须先付款", set()),  # a real trigger is no benign use
+    ("好的，我马上帮您查一下", set()),
+])
+def test_benign_categories(engine, text, benign):
+    assert engine.benign_categories(text) == benign
+
+
 def test_gate_only_skips_utterances_without_lexicon_flags():
     policy = Policy(LABELS, {}, FusionParams(), gate=0.9)
     assert policy.skips(0, 0.95) and not policy.skips(0, 0.5) and not policy.skips(1, 0.99)
