@@ -3,7 +3,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run demo test eval bench train train-sentiment clean
+.PHONY: setup run demo test eval bench bench-quick train train-sentiment clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -32,11 +32,12 @@ test: setup
 eval: setup
 	$(BIN)/huashu eval
 
+# every benchmark, side by side, into bench/RESULTS.md (~15 min on 2 cores; bench-quick: ~4 min)
 bench: setup
-	$(BIN)/python bench/matcher_speed.py
-	$(BIN)/python bench/model_speed.py
-	$(BIN)/python bench/api_load.py
-	$(BIN)/python bench/batch_speed.py
+	$(BIN)/python bench/run_all.py
+
+bench-quick: setup
+	$(BIN)/python bench/run_all.py --quick
 
 train: setup
 	$(BIN)/huashu train

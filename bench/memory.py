@@ -11,9 +11,9 @@
 With the model: the library row loads ``Engine(model=True)`` whenever it can. The CLI rows use
 ``huashu check --no-model --sentiment none`` (lexicon only) and plain ``huashu check`` (its
 defaults: the classifier, and the customer-sentiment model when one is present), or
-``--model``, whichever switches ``huashu check --help`` offers; the API row sets
-``HUASHU_<FIELD>=true`` once the service's settings have a boolean field whose name contains
-``model``; until then those rows say ``model: not available`` and why.
+``--model``, whichever switches ``huashu check --help`` offers; the API rows run the worker
+with ``HUASHU_MODEL=off`` and with ``HUASHU_MODEL=on`` (classifier loaded, checked in /healthz).
+A row whose model cannot load says ``model: not available`` and why.
 
     python bench/memory.py [--cli-lines 20000]
 """
