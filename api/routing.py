@@ -1,4 +1,8 @@
-"""A route class that refuses a body of the wrong content type (415) before parsing it."""
+"""A route class that refuses a body of the wrong content type (415) before parsing it.
+
+A request without credentials is left to the handler, whose key dependency answers 401: who
+you are is checked before what you sent.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
@@ -20,6 +24,8 @@ class CheckedRoute(APIRoute):
         expected = "multipart/form-data" if is_form else "application/json"
 
         async def checked(request: Request) -> Response:
+            if "authorization" not in request.headers:
+                return await handler(request)
             media = request.headers.get("content-type", "").split(";")[0].strip().lower()
             has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
             json_like = not is_form and media.startswith("application/") and media.endswith("+json")

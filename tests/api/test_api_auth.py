@@ -64,6 +64,19 @@ def test_401_says_bearer_and_other_schemes_are_refused(http):
     assert r.status_code == 401
 
 
+@pytest.mark.parametrize(("path", "options"), [
+    ("/v1/suggest", {"content": "你必须先付款", "headers": {"Content-Type": "text/plain"}}),
+    ("/v1/suggest", {"data": {"text": "你好"}}),
+    ("/v1/transcripts", {"json": {"text": "你好"}}),
+])
+def test_no_key_is_401_whatever_the_body(http, path, options):
+    """Who you are is checked before what you sent: a keyless request with the wrong content type
+    gets 401, not 415."""
+    r = http.post(path, **options)
+    assert r.status_code == 401, r.text
+    assert r.json()["error"]["code"] and r.headers["www-authenticate"] == "Bearer"
+
+
 def test_health_needs_no_key_and_reports_the_database(http):
     r = http.get("/healthz")
     assert r.status_code == 200
