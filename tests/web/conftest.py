@@ -6,26 +6,13 @@ and ONE headless Chromium per session (``/usr/bin/chromium``, driven by Playwrig
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
+from real_server import serve
 from sqlalchemy.orm import Session
-from web_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    KEY_RE,
-    XIAOLI,
-    Server,
-    free_port,
-    huashu_env,
-    new_key,
-    upload,
-)
+from web_support import CHROMIUM, CHROMIUM_ARGS, XIAOLI, Server, new_key, upload
 
 from analyzer import report
 from analyzer.model import Flag, Transcript, Turn
@@ -35,41 +22,8 @@ from api.db import create_db_engine
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp("web-server")
-    database_url = f"sqlite:///{home / 'huashu.db'}"
-    port = free_port()
-    log = home / "server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "analyzer.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=home, env=huashu_env(database_url), stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        yield Server(url=url, database_url=database_url, admin_key=_wait_until_up(process, url, log), log=log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_up(process: subprocess.Popen, url: str, log: Path, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"huashu serve exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                found = KEY_RE.search(log.read_text(encoding="utf-8"))
-                assert found, "serve printed no admin key:\n" + log.read_text()
-                return found.group(1)
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    pytest.fail(f"huashu serve did not answer within {timeout}s:\n{log.read_text()}")
+    with serve(tmp_path_factory.mktemp("web-server")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -5,15 +5,12 @@ test modules ``import web_support``; the name must stay unique across the test f
 """
 from __future__ import annotations
 
-import os
 import re
-import socket
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from real_server import REPO, Server, bearer  # noqa: F401 (the web tests' imports)
 
-REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -28,38 +25,6 @@ XIAOLI = """\
 [00:00:50] 客户：好的，谢谢。
 [00:00:55] 小李(客服)：感谢您的耐心，祝您生活愉快，再见！
 """.encode()
-KEY_RE = re.compile(r"^\s+(hs_[A-Za-z0-9_-]+)\s*$", re.MULTILINE)
-
-
-@dataclass
-class Server:
-    url: str
-    database_url: str
-    admin_key: str
-    log: Path
-
-    @property
-    def ws_url(self) -> str:
-        return self.url.replace("http://", "ws://", 1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def huashu_env(database_url: str) -> dict[str, str]:
-    """This process's environment minus any HUASHU_* settings, with the repository importable."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
-    env["HUASHU_DATABASE_URL"] = database_url
-    env["HUASHU_MODEL"] = "off"  # the lexicon alone: fast start-up; tests/api/test_api_model.py covers the model
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
-    return env
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def new_key(http: httpx.Client, admin_key: str, role: str, name: str) -> str:
