@@ -158,7 +158,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate, format_table, load_dataset
 
     items = load_dataset(args.data)
-    result = evaluate(_engine(args), items)
+    fused = None if args.no_model else _engine(args, model=True)
+    result = evaluate(_engine(args), items, fused)
     if args.format == "json":
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
@@ -252,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", parents=[lex], help="在标注集上评测 / evaluate on a labelled set")
     p.add_argument("--data", default=None, help="JSON Lines with text and label (default: corpora/dev/dev.jsonl)")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--no-model", action="store_true",
+                   help="只评测词库 / the lexicon alone (default: also lexicon + model, side by side)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("lexicon", parents=[lex], help="运行词库条目的例句 / run lexicon entries' examples")

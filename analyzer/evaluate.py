@@ -5,6 +5,11 @@ prediction is the set of categories it flags in the utterance. Per category c: a
 when c is predicted and gold; a false positive when c is predicted but the gold is another label;
 a false negative when gold c is not predicted. "overall" is the micro average over categories;
 "detection" ignores the category (any flag vs. gold not none).
+
+Where the set gives a gold ``span`` (the words that carry the trigger), the flags of Huashu's
+systems are also graded on where they point (``span_quality``), and every rewrite Huashu proposes
+is checked (``rewrite_quality``): does the rewritten utterance still trigger at that place, and,
+for a trigger with a slot (你必须……), does the rewrite keep the slot's words?
 """
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ class Item:
     kind: str = ""
     script: str = ""
     style: str = ""
+    span: str = ""  # the gold trigger words, where the set gives them
 
 
 def load_dataset(path: str | Path | None = None) -> list[Item]:
@@ -47,11 +53,14 @@ def load_dataset(path: str | Path | None = None) -> list[Item]:
             continue
         try:
             r = json.loads(line)
-            item = Item(str(r.get("id", n)), r["text"], r["label"], r.get("kind", ""), r.get("script", ""), r.get("style", ""))
+            item = Item(str(r.get("id", n)), r["text"], r["label"], r.get("kind", ""), r.get("script", ""),
+                        r.get("style", ""), r.get("span") or "")
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
             raise HuashuError(f"{path}:{n}: 须为含 text 和 label 的 JSON / needs JSON with text and label") from None
         if item.label not in labels:
             raise HuashuError(f"{path}:{n}: 未知标签 / unknown label {item.label!r}")
+        if item.span and item.span not in item.text:
+            raise HuashuError(f"{path}:{n}: span 不在 text 中 / span {item.span!r} is not in the text")
         items.append(item)
     return items
 
@@ -126,48 +135,151 @@ def _slices(items: list[Item], predict: Callable[[str], set[str]]) -> dict[str, 
     return out
 
 
-def evaluate(engine, items: list[Item]) -> dict[str, Any]:
-    def huashu(text: str) -> set[str]:
-        return {f.category for f in engine.check(text)}
-
+def span_quality(items: list[Item], flags_of: Callable[[str], list]) -> dict[str, Any]:
+    """Over gold positives with a span that the system finds with the right category: the share
+    whose flag covers exactly the gold span, the share that overlaps it by at least half
+    (intersection over union of the character ranges), and the mean of that overlap."""
+    ious = []
+    for item in items:
+        if item.label == NONE or not item.span:
+            continue
+        found = [f for f in flags_of(item.text) if f.category == item.label]
+        if not found:
+            continue
+        g0 = item.text.index(item.span)
+        g1 = g0 + len(item.span)
+        ious.append(max(_iou(f.start, f.end, g0, g1) for f in found))
+    n = len(ious)
     return {
-        "items": len(items),
-        "hard_negatives": sum(i.kind == "hard_negative" for i in items),
-        "systems": {"huashu": score(items, huashu), "substring": score(items, substring_baseline())},
+        "found_with_span": n,
+        "exact": round(sum(v == 1.0 for v in ious) / n, 3) if n else None,
+        "overlap_half": round(sum(v >= 0.5 for v in ious) / n, 3) if n else None,
+        "mean_iou": round(sum(ious) / n, 3) if n else None,
     }
 
 
+def _iou(a0: int, a1: int, b0: int, b1: int) -> float:
+    inter = max(0, min(a1, b1) - max(a0, b0))
+    return inter / (max(a1, b1) - min(a0, b0))
+
+
+def rewrite_quality(engine, items: list[Item], flags_of: Callable[[str], list]) -> dict[str, Any]:
+    """Every flag's rewrite, checked with the same system: the share after which nothing is flagged
+    where the suggestion now stands, and, for lexicon flags whose trigger has a slot (你必须……),
+    the share whose rewrite still holds the slot's words."""
+    flags = settled = with_slot = slot_kept = 0
+    for item in items:
+        slots = _slot_words(engine, item.text)
+        for f in flags_of(item.text):
+            flags += 1
+            stop = f.start + len(f.suggestions[0]) if f.suggestions else f.end
+            again = flags_of(f.rewrite)
+            settled += not any(g.start < stop and f.start < g.end for g in again)
+            words = slots.get((f.start, f.rule))
+            if words:
+                with_slot += 1
+                slot_kept += words in f.rewrite
+    return {
+        "flags": flags,
+        "no_longer_triggers": round(settled / flags, 3) if flags else None,
+        "flags_with_slot": with_slot,
+        "keeps_slot_words": round(slot_kept / with_slot, 3) if with_slot else None,
+    }
+
+
+def _slot_words(engine, text: str) -> dict[tuple[int, str], str]:
+    """(original start, rule) → the slot's words, for the lexicon's matches in ``text``."""
+    norm, found = engine.matches(text)
+    out = {}
+    for m in found:
+        if m.slot and m.slot[0] < m.slot[1]:
+            s, e = norm.to_original(*m.slot)
+            out[(norm.to_original(m.start, m.end)[0], m.entry.id)] = text[s:e]
+    return out
+
+
+def evaluate(engine, items: list[Item], fused=None) -> dict[str, Any]:
+    """Huashu's lexicon (``engine``), the fused system when ``fused`` (an engine with the model)
+    is given, and the substring search, on ``items``."""
+    systems: dict[str, Callable[[str], list]] = {"huashu": engine.check}
+    if fused is not None:
+        systems["fused"] = fused.check
+    cache: dict[tuple[str, str], list] = {}
+
+    def cached(name: str) -> Callable[[str], list]:
+        def flags_of(text: str) -> list:
+            if (name, text) not in cache:
+                cache[(name, text)] = systems[name](text)
+            return cache[(name, text)]
+        return flags_of
+
+    result = {
+        "items": len(items),
+        "hard_negatives": sum(i.kind == "hard_negative" for i in items),
+        "spans_given": sum(bool(i.span) for i in items),
+        "systems": {},
+    }
+    for name in systems:
+        flags_of = cached(name)
+        result["systems"][name] = {
+            **score(items, lambda text, f=flags_of: {x.category for x in f(text)}),
+            "span_quality": span_quality(items, flags_of),
+            "rewrite_quality": rewrite_quality(engine, items, flags_of),
+        }
+    result["systems"]["substring"] = score(items, substring_baseline())
+    return result
+
+
+TITLES = {"huashu": "Huashu (lexicon)", "fused": "Huashu (lexicon+model)", "substring": "substring search"}
+
+
 def format_table(result: dict[str, Any]) -> str:
-    ours, base = result["systems"]["huashu"], result["systems"]["substring"]
-    head = f"{'category':<15} {'n':>4} | {'P':>5} {'R':>5} {'F1':>5} | {'P':>5} {'R':>5} {'F1':>5}"
+    systems = result["systems"]
+    names = list(systems)
+    head = f"{'category':<15} {'n':>4} | " + " | ".join(f"{'P':>5} {'R':>5} {'F1':>5}" for _ in names)
     lines = [
         f"{result['items']} utterances, {result['hard_negatives']} hard negatives",
-        f"{'':<20} | {'Huashu (lexicon)':^17} | {'substring search':^17}",
+        f"{'':<20} | " + " | ".join(f"{TITLES.get(n, n):^17}" for n in names),
         head,
         "-" * len(head),
     ]
 
-    def row(name: str, a: dict, b: dict) -> str:
-        return (f"{name:<15} {a['support']:>4} | {a['precision']:>5.3f} {a['recall']:>5.3f} {a['f1']:>5.3f} | "
-                f"{b['precision']:>5.3f} {b['recall']:>5.3f} {b['f1']:>5.3f}")
+    def row(label: str, pick) -> str:
+        cells = [pick(systems[n]) for n in names]
+        return (f"{label:<15} {cells[0]['support']:>4} | "
+                + " | ".join(f"{c['precision']:>5.3f} {c['recall']:>5.3f} {c['f1']:>5.3f}" for c in cells))
 
-    for c in ours["per_category"]:
-        lines.append(row(c, ours["per_category"][c], base["per_category"][c]))
+    for c in systems[names[0]]["per_category"]:
+        lines.append(row(c, lambda r, c=c: r["per_category"][c]))
     lines.append("-" * len(head))
-    lines.append(row("overall", ours["overall"], base["overall"]))
-    lines.append(row("detection", ours["detection"], base["detection"]))
-    lines.append(
-        f"false positives on hard negatives: Huashu {ours['hard_negative_false_positives']}, "
-        f"substring {base['hard_negative_false_positives']}"
-    )
+    lines.append(row("overall", lambda r: r["overall"]))
+    lines.append(row("detection", lambda r: r["detection"]))
+    lines.append("false positives on hard negatives: "
+                 + ", ".join(f"{TITLES.get(n, n)} {systems[n]['hard_negative_false_positives']}" for n in names))
     lines.append("")
-    lines.append(f"{'slice':<22} {'pos':>4} {'neg':>4} | {'recall':>6} {'FP rate':>7} | {'recall':>6} {'FP rate':>7}")
+    lines.append(f"{'slice':<22} {'pos':>4} {'neg':>4} | "
+                 + " | ".join(f"{'recall':>6} {'FP rate':>7}" for _ in names))
 
     def pct(v):
         return "   -  " if v is None else f"{v:6.3f}"
 
-    for name, a in ours["by_slice"].items():
-        b = base["by_slice"][name]
-        lines.append(f"{name:<22} {a['positives']:>4} {a['negatives']:>4} | {pct(a['recall'])} {pct(a['flagged_rate']):>7} | "
-                     f"{pct(b['recall'])} {pct(b['flagged_rate']):>7}")
+    first = systems[names[0]]["by_slice"]
+    for slice_name, a in first.items():
+        lines.append(f"{slice_name:<22} {a['positives']:>4} {a['negatives']:>4} | " + " | ".join(
+            f"{pct(systems[n]['by_slice'][slice_name]['recall'])} {pct(systems[n]['by_slice'][slice_name]['flagged_rate']):>7}"
+            for n in names))
+    graded = [n for n in names if "span_quality" in systems[n]]
+    if graded:
+        lines.append("")
+        for n in graded:
+            sq, rq = systems[n]["span_quality"], systems[n]["rewrite_quality"]
+            if sq["found_with_span"]:
+                lines.append(f"{TITLES.get(n, n)} spans ({sq['found_with_span']} found positives with a gold span): "
+                             f"exact {sq['exact']:.3f}, overlap ≥ 50% {sq['overlap_half']:.3f}, "
+                             f"mean overlap {sq['mean_iou']:.3f}")
+            if rq["flags"]:
+                kept = f"{rq['keeps_slot_words']:.3f}" if rq["keeps_slot_words"] is not None else "-"
+                lines.append(f"{TITLES.get(n, n)} rewrites ({rq['flags']} flags): no longer trigger "
+                             f"{rq['no_longer_triggers']:.3f}; keep the slot's words {kept} "
+                             f"({rq['flags_with_slot']} flags with a slot)")
     return "\n".join(lines)

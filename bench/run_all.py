@@ -85,7 +85,8 @@ def machine() -> list[str]:
 
 
 def api_section(texts: list[str], requests: int, runs: int) -> str:
-    """``api_load.level`` at each client count, ``runs`` times (levels interleaved); medians."""
+    """``api_load.level`` at each client count, ``runs`` times (levels interleaved); medians. Then
+    the same with ``HUASHU_MODEL=on`` (the classifier on the live path), once, at fewer requests."""
     results: dict[int, list[dict]] = {n: [] for n in LEVELS}
     with tempfile.TemporaryDirectory() as home:
         server = api_load.start_server(Path(home))
@@ -100,12 +101,30 @@ def api_section(texts: list[str], requests: int, runs: int) -> str:
                     log(f"  api run {r + 1}/{runs}: {n} clients: {row['rps']:.0f} req/s, p50 {row['p50_ms']:.1f} ms")
         finally:
             server.stop()
-    lines = ["| clients | requests per run | failures (all runs) | p50 (ms) | p99 (ms) | requests/s |",
-             "|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| HUASHU_MODEL | clients | requests per run | failures (all runs) | p50 (ms) | p99 (ms) | requests/s |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for n, rows in results.items():
         med = {k: statistics.median(r[k] for r in rows) for k in ("p50_ms", "p99_ms", "rps", "requests")}
-        lines.append(f"| {n} | {med['requests']:,.0f} | {sum(r['failures'] for r in rows)} | {med['p50_ms']:.2f} | "
-                     f"{med['p99_ms']:.2f} | {med['rps']:,.0f} |")
+        lines.append(f"| off (lexicon) | {n} | {med['requests']:,.0f} | {sum(r['failures'] for r in rows)} | "
+                     f"{med['p50_ms']:.2f} | {med['p99_ms']:.2f} | {med['rps']:,.0f} |")
+    with tempfile.TemporaryDirectory() as home:
+        try:
+            server = api_load.start_server(Path(home), {"HUASHU_MODEL": "on"}, timeout=300)
+        except api_load.ServerError as exc:
+            return "\n".join(lines + ["", f"With the model: not available ({exc})."])
+        try:
+            if httpx.get(server.url + "/healthz", timeout=30).json().get("model_status") != "loaded":
+                return "\n".join(lines + ["", "With the model: not available (the server did not load it)."])
+            with httpx.Client(base_url=server.url) as http:
+                key = api_load.make_key(http, server.admin_key, "agent")
+            api_load.level(server.url, key, texts, 2, 50, 60)  # warm-up
+            for n in (1, 8):
+                row = api_load.level(server.url, key, texts, n, max(50, requests // 10), 120)
+                log(f"  api with the model: {n} clients: {row['rps']:.0f} req/s, p50 {row['p50_ms']:.1f} ms")
+                lines.append(f"| on (lexicon + model) | {n} | {row['requests']:,} | {row['failures']} | "
+                             f"{row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['rps']:,.0f} |")
+        finally:
+            server.stop()
     return "\n".join(lines)
 
 
@@ -196,7 +215,8 @@ def main() -> None:
         f"300 warm-up requests, then {size['api_requests']:,} requests per level (or 60 s), levels interleaved, "
         f"{size['api_runs']} runs; medians of the runs. Same measurement as `python bench/api_load.py "
         f"--requests {size['api_requests']}` (which runs each level once). Utterances: `api_load.utterances()`, "
-        "dev-set sentences mixed with neutral service lines.",
+        "dev-set sentences mixed with neutral service lines. `HUASHU_MODEL=off` is the live path of the default "
+        "setting (`uploads`); the `on` rows run the classifier on every suggest (one run, a tenth of the requests).",
         lambda: api_section(api_texts, size["api_requests"], size["api_runs"]),
     )
 

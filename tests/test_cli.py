@@ -138,8 +138,39 @@ def test_eval_prints_both_systems(tmp_path):
         {"id": "3", "text": "你搞錯了", "label": "you_statement"},
     ]
     data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    r = huashu("eval", "--data", str(data), "--format", "json", "--no-model")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert set(res["systems"]) == {"huashu", "substring"}
+    assert res["systems"]["huashu"]["overall"]["recall"] == 1.0
+    assert res["systems"]["substring"]["overall"]["recall"] == pytest.approx(0.5)  # misses Traditional
+
+
+def test_eval_grades_spans_and_rewrites_and_adds_the_fused_system(tmp_path):
+    data = tmp_path / "d.jsonl"
+    rows = [
+        {"id": "1", "text": "你必须先交押金。", "label": "command", "span": "你必须"},
+        {"id": "2", "text": "好的亲，你搞错了，这是两张卡", "label": "you_statement", "span": "你搞错了"},
+        {"id": "3", "text": "您不必担心。", "label": "none", "kind": "hard_negative"},
+    ]
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     r = huashu("eval", "--data", str(data), "--format", "json")
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
-    assert res["systems"]["huashu"]["overall"]["recall"] == 1.0
-    assert res["systems"]["substring"]["overall"]["recall"] == pytest.approx(0.5)  # misses Traditional
+    assert set(res["systems"]) == {"huashu", "fused", "substring"}
+    for name in ("huashu", "fused"):
+        spans = res["systems"][name]["span_quality"]
+        assert spans["found_with_span"] == 2 and spans["exact"] == 1.0
+        rewrites = res["systems"][name]["rewrite_quality"]
+        assert rewrites["flags"] == 2 and rewrites["no_longer_triggers"] == 1.0
+        assert rewrites["flags_with_slot"] == 1 and rewrites["keeps_slot_words"] == 1.0  # 先交押金 kept
+    text = huashu("eval", "--data", str(data), "--no-model").stdout
+    assert "spans (2 found positives with a gold span): exact 1.000" in text
+
+
+def test_eval_refuses_a_span_that_is_not_in_the_text(tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"text": "你必须先交押金。", "label": "command", "span": "您必须"}, ensure_ascii=False),
+                    encoding="utf-8")
+    r = huashu("eval", "--data", str(data), "--no-model")
+    assert r.returncode != 0 and "d.jsonl:1" in r.stderr and "Traceback" not in r.stderr

@@ -7,6 +7,7 @@ The real model is exercised in tests/test_models.py.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -189,3 +190,20 @@ def test_engine_without_model_is_the_lexicon(engine):
     texts = ["你必须先把身份证复印件传过来。", "好的，请您稍候。", "這是公司的規定", ""]
     assert engine.check_many(texts) == [engine.check(t) for t in texts]
     assert engine.check_many(texts, ["customer"] * 4) == [[], [], [], []]
+
+
+def test_span_and_rewrite_quality_measure_what_they_say(engine):
+    from analyzer.evaluate import Item, rewrite_quality, span_quality
+
+    items = [Item("1", "你必须先交押金。", "command", span="你必须"),
+             Item("2", "这个嘛你必须先交押金。", "command", span="你必须先交押金"),  # the flag covers 3 of 7
+             Item("3", "您不必担心。", "none")]
+    q = span_quality(items, engine.check)
+    assert q == {"found_with_span": 2, "exact": 0.5, "overlap_half": 0.5, "mean_iou": round((1 + 3 / 7) / 2, 3)}
+    r = rewrite_quality(engine, items, engine.check)
+    assert r == {"flags": 2, "no_longer_triggers": 1.0, "flags_with_slot": 2, "keeps_slot_words": 1.0}
+
+    def stubborn(text: str) -> list:  # a system whose rewrites change nothing: they still trigger
+        return [replace(f, rewrite=text) for f in engine.check(text)]
+
+    assert rewrite_quality(engine, items, stubborn)["no_longer_triggers"] == 0.0
