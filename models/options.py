@@ -20,7 +20,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup: float = 0.06
     layers: int = 12
-    trained_layers: int = 3
+    trained_layers: int = 4  # chosen on the dev split among 3, 4 and 6 (see the model card)
     max_length: int = 64
     dropout: float = 0.1
     label_smoothing: float = 0.05

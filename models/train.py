@@ -660,6 +660,21 @@ its errors on all three sets, so the test split and dev.jsonl are no longer full
 choice of families; no part-C line was written from a dev or test line, and every dev/test line
 stays below 0.5 similarity to all of part C (`corpora/classifier/check_part_c.py`).
 
+## Model selection
+The number of fine-tuned layers and epochs were chosen on the dev split, by the fused system's
+overall F1 there (thresholds fitted on the same split, as always), among four runs of
+`huashu train --trained-layers L --epochs E --out DIR` with the data above:
+
+| trained layers, epochs | dev-split fused F1 | dev-split hard-negative false positives | artefact |
+|---|---:|---:|---:|
+| 3, 4 | 0.952 | 1 | 11 MB |
+| 3, 6 | 0.944 | 1 | 11 MB |
+| 4, 4 | 0.960 (309 of 330 found, 5 wrong) | 1 | 14 MB |
+| 6, 4 | 0.960 (310 of 330 found, 6 wrong) | 1 | 21 MB |
+
+4 and 6 layers tie on the dev split (one utterance apart); the smaller artefact won. The test
+split and dev.jsonl played no part in this choice.
+
 ## Use
 ```sh
 make setup                # converts the base model once
