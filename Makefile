@@ -32,7 +32,7 @@ test: setup
 eval: setup
 	$(BIN)/huashu eval
 
-# every benchmark, side by side, into bench/RESULTS.md (~15 min on 2 cores; bench-quick: ~4 min)
+# every benchmark, side by side, into bench/RESULTS.md (~10 min on 2 cores; bench-quick: ~4 min)
 bench: setup
 	$(BIN)/python bench/run_all.py
 
