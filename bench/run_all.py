@@ -1,6 +1,6 @@
 """Every benchmark in one command; writes bench/RESULTS.md.
 
-    python bench/run_all.py            # the full run (200,000 utterances; ~15 min on 2 cores)
+    python bench/run_all.py            # the full run (200,000 utterances; ~10 min on 2 cores)
     python bench/run_all.py --quick    # the same benches, small sizes (~3-4 min)
 
 Sections (each also runs alone, see bench/README.md):
