@@ -36,8 +36,14 @@ async def live(websocket: WebSocket, engine: EngineDep, settings: SettingsDep) -
     if key is None:
         await websocket.close(CLOSE_UNAUTHORIZED, "missing, invalid or revoked API key")
         return
-    if not role_allowed(key.role, LIVE_ROLES):
-        await websocket.close(CLOSE_FORBIDDEN, f"role {key.role} may not use live tips")
+    await serve_tips(websocket, key.role, engine, settings)
+
+
+async def serve_tips(websocket: WebSocket, role: str, engine: Engine, settings: Settings) -> None:
+    """Once the caller is known (API key here, session cookie for the web page): check the role,
+    then answer every message until the client leaves."""
+    if not role_allowed(role, LIVE_ROLES):
+        await websocket.close(CLOSE_FORBIDDEN, f"role {role} may not use live tips")
         return
     try:
         while True:

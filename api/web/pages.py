@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Request, WebSocket
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -32,8 +32,7 @@ from analyzer.lexicon import load_categories
 
 from .. import store, views
 from ..deps import LIVE_ROLES, EngineDep, SettingsDep, role_allowed
-from ..routes.live import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED
-from ..routes.live import _answer as live_answer
+from ..routes.live import CLOSE_UNAUTHORIZED, serve_tips
 from . import charts, data, i18n
 from .session import (
     COOKIE,
@@ -465,14 +464,4 @@ async def live_socket(websocket: WebSocket, engine: EngineDep, settings: Setting
     if web is None:
         await websocket.close(CLOSE_UNAUTHORIZED, "missing, invalid or expired session")
         return
-    if not role_allowed(web.key.role, LIVE_ROLES):
-        await websocket.close(CLOSE_FORBIDDEN, f"role {web.key.role} may not use live tips")
-        return
-    try:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            await websocket.send_json(await live_answer(message.get("text"), engine, settings))
-    except WebSocketDisconnect:
-        return
+    await serve_tips(websocket, web.key.role, engine, settings)
