@@ -159,7 +159,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     items = load_dataset(args.data)
     fused = None if args.no_model else _engine(args, model=True)
-    result = evaluate(_engine(args), items, fused)
+    result = evaluate(fused.lexicon_only() if fused else _engine(args), items, fused)
     if args.format == "json":
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:

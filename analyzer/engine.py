@@ -7,6 +7,7 @@ With ``model=True`` the lexicon's flags are then fused with the fine-tuned class
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -54,6 +55,13 @@ class Engine:
         self.check("你必須先把資料傳過來")
         return self
 
+    def lexicon_only(self) -> Engine:
+        """A twin that answers from the lexicon alone, sharing this engine's lexicon, matcher and
+        jieba dictionary (nothing is loaded twice)."""
+        twin = copy.copy(self)
+        twin.model, twin.fuser = False, None
+        return twin
+
     # -- one utterance -------------------------------------------------------------------
     def matches(self, text: str, rejected: list[Rejection] | None = None) -> tuple[Normalized, list[Match]]:
         """The normalised text and its trigger matches; ``rejected`` collects benign uses."""
@@ -68,20 +76,20 @@ class Engine:
             return self.check_many([text], script=script)[0]
         return self._lexicon_flags(text, script)
 
-    def benign_categories(self, text: str) -> set[str]:
-        """Categories whose trigger words occur in ``text`` only in a use the lexicon's checks call
-        benign (negated, quoted, reported, followed by a next step)."""
+    def lexicon_check(self, text: str, script: str | None = None) -> tuple[list[Flag], set[str]]:
+        """The lexicon's flags, and the categories whose trigger words it found only in a use its
+        checks call benign (negated, quoted, reported, followed by a next step), in one pass."""
         rejected: list[Rejection] = []
-        self.matches(text, rejected)
-        return {r.entry.category for r in rejected}
-
-    def _lexicon_flags(self, text: str, script: str | None) -> list[Flag]:
-        norm, found = self.matches(text)
+        norm, found = self.matches(text, rejected)
+        benign = {r.entry.category for r in rejected}
         if not found:
-            return []
+            return [], benign
         script = script or detect_script(text)
         rechecked: dict[tuple[str, int, int], bool] = {}  # this utterance's re-check windows
-        return [self._flag(m, norm, script, rechecked) for m in found]
+        return [self._flag(m, norm, script, rechecked) for m in found], benign
+
+    def _lexicon_flags(self, text: str, script: str | None) -> list[Flag]:
+        return self.lexicon_check(text, script)[0]
 
     def check_many(self, texts: Sequence[str], roles: Sequence[str] | None = None,
                    script: str | None = None) -> list[list[Flag]]:
@@ -90,16 +98,16 @@ class Engine:
         roles = roles or [AGENT] * len(texts)
         todo = [i for i, (t, r) in enumerate(zip(texts, roles)) if r == AGENT and t]
         out: list[list[Flag]] = [[] for _ in texts]
-        lexicon = [self._lexicon_flags(texts[i], script) for i in todo]
+        checked = [self.lexicon_check(texts[i], script) for i in todo]
+        lexicon = [flags for flags, _ in checked]
         if not self.model:
             for i, flags in zip(todo, lexicon):
                 out[i] = flags
             return out
         if self.fuser is None:
             self.initialize()
-        todo_texts = [texts[i] for i in todo]
-        benign = [self.benign_categories(t) for t in todo_texts]
-        fused = self.fuser.fuse_many(todo_texts, lexicon, [script] * len(todo), benign)
+        fused = self.fuser.fuse_many([texts[i] for i in todo], lexicon, [script] * len(todo),
+                                     [benign for _, benign in checked])
         for i, flags in zip(todo, fused):
             out[i] = flags
         return out

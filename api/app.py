@@ -29,16 +29,18 @@ log = logging.getLogger("huashu")
 
 def build_engines(settings: Settings) -> tuple[Engine, Engine, str]:
     """The live path's engine, the uploads' engine and the model's status for /healthz: "off",
-    "loaded", or "unavailable" (then both engines are lexicon-only and the log says why)."""
-    lexicon = Engine(settings.lexicon).initialize()
-    if settings.model == "off":
-        return lexicon, lexicon, "off"
+    "loaded", or "unavailable" (then both engines are lexicon-only and the log says why). One
+    engine is built; the lexicon-only one is its twin (``Engine.lexicon_only``)."""
+    engine = Engine(settings.lexicon, model=settings.model != "off")
     try:
-        fused = Engine(settings.lexicon, model=True).initialize()
+        engine.initialize()
     except (ModelUnavailable, ImportError) as exc:
         log.warning("模型不可用，仅用词库 / the model is not available, running on the lexicon alone: %s", exc)
+        lexicon = engine.lexicon_only().initialize()
         return lexicon, lexicon, "unavailable"
-    return (fused if settings.model == "on" else lexicon), fused, "loaded"
+    if not engine.model:
+        return engine, engine, "off"
+    return (engine if settings.model == "on" else engine.lexicon_only()), engine, "loaded"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

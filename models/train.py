@@ -212,7 +212,7 @@ def fit_fusion(lexicon: list[list[tuple[str, float]]], probs: np.ndarray, gold: 
 def fused_predictions(policy: Policy, lexicon: list[list[tuple[str, float]]], probs: np.ndarray,
                       p_none_baseline: np.ndarray | None, benign: list[list[str]]) -> list[set[str]]:
     """The fused system's categories per utterance; ``benign``: the categories whose trigger
-    words the lexicon found in a benign use (``Engine.benign_categories``)."""
+    words the lexicon found in a benign use (``Engine.lexicon_check``)."""
     out = []
     for i, flags in enumerate(lexicon):
         skip = p_none_baseline is not None and policy.skips(len(flags), float(p_none_baseline[i]))
@@ -500,8 +500,9 @@ def run(data_files: list[Path], out_dir: Path, cfg: TrainConfig, heldout: Path |
     t = lap("inference_on_eval_sets", t)
     base_scores = {k: baseline.decision_function(v) for k, v in sets.items() if v}
     engine = Engine().initialize()
-    lexicon = {k: [[(f.category, f.confidence) for f in engine.check(text)] for text in v] for k, v in sets.items()}
-    benign = {k: [sorted(engine.benign_categories(text)) for text in v] for k, v in sets.items()}
+    checked = {k: [engine.lexicon_check(text) for text in v] for k, v in sets.items()}
+    lexicon = {k: [[(f.category, f.confidence) for f in flags] for flags, _ in v] for k, v in checked.items()}
+    benign = {k: [sorted(b) for _, b in v] for k, v in checked.items()}
     items = {"train": [e.item() for e in train], "dev": [e.item() for e in dev], "test": [e.item() for e in test],
              "heldout": held}
     if os.environ.get("HUASHU_TRAIN_DUMP"):  # for studying the decisions without retraining

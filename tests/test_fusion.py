@@ -114,7 +114,9 @@ def test_no_model_only_hit_where_the_lexicon_saw_a_benign_use():
     ("好的，我马上帮您查一下", set()),
 ])
 def test_benign_categories(engine, text, benign):
-    assert engine.benign_categories(text) == benign
+    flags, found_benign = engine.lexicon_check(text)
+    assert found_benign == benign
+    assert [f.to_dict() for f in flags] == [f.to_dict() for f in engine.check(text)]
 
 
 def test_gate_only_skips_utterances_without_lexicon_flags():
