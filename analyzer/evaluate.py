@@ -14,7 +14,7 @@ for a trigger with a slot (你必须……), does the rewrite keep the slot's wo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,10 +40,10 @@ class Item:
     span: str = ""  # the gold trigger words, where the set gives them
 
 
-def load_dataset(path: str | Path | None = None) -> list[Item]:
-    path = Path(path) if path else DEV_SET
+def labelled_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) for each non-blank line of a labelled JSON Lines file; a line that is
+    not an object with a string ``text`` and a known ``label`` is a one-line error naming it."""
     labels = set(load_categories()) | {NONE}
-    items = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -53,12 +53,22 @@ def load_dataset(path: str | Path | None = None) -> list[Item]:
             continue
         try:
             r = json.loads(line)
-            item = Item(str(r.get("id", n)), r["text"], r["label"], r.get("kind", ""), r.get("script", ""),
-                        r.get("style", ""), r.get("span") or "")
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+            ok = isinstance(r, dict) and isinstance(r["text"], str) and isinstance(r["label"], str)
+        except (json.JSONDecodeError, KeyError, TypeError):
+            ok = False
+        if not ok:
             raise HuashuError(f"{path}:{n}: 须为含 text 和 label 的 JSON / needs JSON with text and label") from None
-        if item.label not in labels:
-            raise HuashuError(f"{path}:{n}: 未知标签 / unknown label {item.label!r}")
+        if r["label"] not in labels:
+            raise HuashuError(f"{path}:{n}: 未知标签 / unknown label {r['label']!r}")
+        yield n, r
+
+
+def load_dataset(path: str | Path | None = None) -> list[Item]:
+    path = Path(path) if path else DEV_SET
+    items = []
+    for n, r in labelled_records(path):
+        item = Item(str(r.get("id", n)), r["text"], r["label"], r.get("kind", ""), r.get("script", ""),
+                    r.get("style", ""), r.get("span") or "")
         if item.span and item.span not in item.text:
             raise HuashuError(f"{path}:{n}: span 不在 text 中 / span {item.span!r} is not in the text")
         items.append(item)

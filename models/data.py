@@ -7,12 +7,11 @@ held-out set, for reporting only (never trained or tuned on).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from analyzer.evaluate import Item
-from analyzer.lexicon import CORPORA, load_categories
+from analyzer.evaluate import Item, labelled_records
+from analyzer.lexicon import CORPORA
 from analyzer.model import HuashuError
 
 CLASSIFIER_DIR = CORPORA / "classifier"
@@ -46,29 +45,16 @@ def load_corpus(files: list[str | Path] | None = None) -> list[Example]:
     paths = [Path(f) for f in files] if files else corpus_files()
     if not paths:
         raise HuashuError(f"{CLASSIFIER_DIR}: 没有训练数据 / no labelled data (*.jsonl)")
-    labels = {"none", *load_categories()}
     out: list[Example] = []
     seen: set[str] = set()
     for path in paths:
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise HuashuError(f"{path}: 无法读取 / cannot read: {exc.strerror}") from None
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                r = json.loads(line)
-                ex = Example(str(r.get("id", f"{path.stem}-{n}")), r["text"], r["label"], r.get("kind", ""),
-                             r.get("script", ""), r.get("style", ""), r.get("domain", ""),
-                             str(r.get("group", r.get("id", n))), r.get("split", "train"), path.name)
-            except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
-                raise HuashuError(f"{path}:{n}: 须为含 text, label 的 JSON / needs JSON with text and label") from None
-            if ex.label not in labels:
-                raise HuashuError(f"{path}:{n}: 未知标签 / unknown label {ex.label!r}")
+        for n, r in labelled_records(path):
+            ex = Example(str(r.get("id", f"{path.stem}-{n}")), r["text"], r["label"], r.get("kind", ""),
+                         r.get("script", ""), r.get("style", ""), r.get("domain", ""),
+                         str(r.get("group", r.get("id", n))), r.get("split", "train"), path.name)
             if ex.split not in SPLITS:
                 raise HuashuError(f"{path}:{n}: split 须为 train/dev/test / unknown split {ex.split!r}")
-            if not isinstance(ex.text, str) or not ex.text.strip() or ex.text in seen:
+            if not ex.text.strip() or ex.text in seen:
                 continue
             seen.add(ex.text)
             out.append(ex)
