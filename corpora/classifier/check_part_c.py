@@ -104,13 +104,7 @@ def main():
     print(f"max leakage similarity (dev/test line of part A/B vs closest part-C line): "
           f"{worst[0]:.3f} ({worst[1]} vs {worst[2]})")
 
-    if errors:
-        print(f"\nFAILED: {len(errors)} problem(s)")
-        for e in errors:
-            print("  -", e)
-        return 1
-    print("\nOK: all rules hold")
-    return 0
+    return cb.report(errors, [])
 
 
 if __name__ == "__main__":
