@@ -38,6 +38,7 @@ import charset_normalizer
 import openpyxl
 
 from .model import AGENT, CUSTOMER, IngestError, Transcript, Turn
+from .sanitize import UnsafeInput, check_seconds, check_text, escape_unsafe, json_int
 
 FORMATS = ("speaker-text", "csv", "tsv", "json", "jsonl", "xlsx")
 
@@ -126,13 +127,18 @@ _SPEAKER_LINE = re.compile(
     re.VERBOSE,
 )
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+# A line that starts like a timestamped speaker line but whose time is not one (a 400-digit
+# number, 99999:99:99): an error naming the line, never preamble or a continuation.
+_BAD_STAMP_LINE = re.compile(
+    r"[\[【(（]?\s*(?P<stamp>\d[\d:.,/\-]*(?:[ T]+\d[\d:.,]*)?)\s*[\]】)）]?\s*(?P<label>[^:：]+?)\s*[:：]"
+)
 _TIME_VALUE = re.compile(
     r"(?:(?P<date>\d{4}[-/.]\d{1,2}[-/.]\d{1,2})[ T]+)?"
     r"(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d+(?:[.,]\d+)?)"
 )
 _SECONDS_VALUE = re.compile(r"\d+(?:\.\d+)?")
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
-_JSON_DECODER = json.JSONDecoder()
+_JSON_DECODER = json.JSONDecoder(parse_int=json_int)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -395,14 +401,22 @@ def _cell_text(value: object) -> str:
 
 
 def _time(value: object, source: str, line: int | None) -> float | datetime | None:
+    """A time value, or an error naming the line: unreadable, non-finite (NaN, Infinity, 1e999)
+    or beyond ``sanitize.MAX_SECONDS`` (a 400-digit number)."""
     try:
-        return _parse_time(value)
-    except ValueError:
+        found = _parse_time(value)
+    except (ValueError, OverflowError):
         raise _fail(
             f"无法识别的时间“{_shown(value)}” / cannot read the time \"{_shown(value)}\"",
             source,
             line,
         ) from None
+    if isinstance(found, float):
+        try:
+            check_seconds(found, "time")
+        except UnsafeInput as exc:
+            raise _fail(str(exc), source, line) from None
+    return found
 
 
 def _parse_time(value: object) -> float | datetime | None:
@@ -467,6 +481,11 @@ def _parse_speaker_text(text: str, source: str, roles: _Roles) -> list[_Row]:
                     end=_time(match["end"], source, number),
                 )
             )
+        elif (bad := _BAD_STAMP_LINE.match(line)) and _looks_like_label(bad["label"], roles) and (
+            len(bad["stamp"]) > 8 or not match
+        ):
+            stamp = _shown(bad["stamp"])
+            raise _fail(f"无法识别的时间“{stamp}” / cannot read the time \"{stamp}\"", source, number)
         elif rows:
             rows[-1].text = _join(rows[-1].text, line)
     if not rows:
@@ -487,6 +506,14 @@ def _is_speaker_line(match: re.Match[str], roles: _Roles) -> bool:
         len(label) <= _MAX_LABEL_CHARS
         and len(label.split()) <= 2
         and not _SENTENCE_PUNCTUATION.search(label)
+        and any(ch.isalpha() for ch in label)
+    )
+
+
+def _looks_like_label(label: str, roles: _Roles) -> bool:
+    label = label.strip()
+    return bool(roles.role_of(label)) or (
+        0 < len(label) <= _MAX_LABEL_CHARS and not _SENTENCE_PUNCTUATION.search(label)
         and any(ch.isalpha() for ch in label)
     )
 
@@ -604,7 +631,7 @@ _TOO_DEEP = "JSON 嵌套过深 / JSON nested too deeply"
 def _parse_json(text: str, source: str) -> list[_Row]:
     """A list of turn objects, or an object with a "turns" list."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=json_int)
     except json.JSONDecodeError as exc:
         raise _fail(
             f"JSON 语法错误：{exc.msg} / JSON syntax error: {exc.msg}", source, exc.lineno
@@ -632,7 +659,7 @@ def _parse_jsonl(text: str, source: str) -> list[_Row]:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = json.loads(line, parse_int=json_int)
         except json.JSONDecodeError as exc:
             raise _fail(
                 f"JSON 语法错误：{exc.msg} / JSON syntax error: {exc.msg}", source, number
@@ -747,10 +774,18 @@ def _plain_role(label: str) -> str | None:
 
 
 def _turns(rows: list[_Row], roles: _Roles, source: str) -> list[Turn]:
-    """Settle roles and times; drop empty turns; fail if nothing is left."""
+    """Settle roles and times; drop empty turns; fail if nothing is left, or if a turn holds
+    a character no text may hold (``sanitize``: lone surrogates, NUL, control characters)."""
     rows = [row for row in rows if row.text]
     if not rows:
         raise _fail(_NO_TURNS, source)
+    for row in rows:
+        try:
+            check_text(row.text, "text")
+            check_text(row.speaker, "speaker", multiline=False)
+            check_text(row.role_label, "role", multiline=False)
+        except UnsafeInput as exc:
+            raise _fail(str(exc), source, row.line) from None
     origin = next(
         (t for row in rows for t in (row.start, row.end) if isinstance(t, datetime)), None
     )
@@ -798,7 +833,7 @@ def _seconds(value: float | datetime | None, origin: datetime | None) -> float |
 
 def _fail(reason: str, source: str, line: int | None = None) -> IngestError:
     """The error to raise: one line, whatever user text the reason quotes."""
-    return IngestError(" ".join(reason.split()), " ".join(source.split()), line)
+    return IngestError(escape_unsafe(" ".join(reason.split())), escape_unsafe(" ".join(source.split())), line)
 
 
 def _shown(value: object, limit: int = 40) -> str:
