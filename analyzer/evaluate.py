@@ -21,11 +21,9 @@ from typing import Any
 
 import yaml
 
-from .lexicon import CORPORA, SLOT, load_categories
+from .lexicon import SLOT, load_categories
 from .model import HuashuError
-
-DEV_SET = CORPORA / "dev" / "dev.jsonl"
-HANDBOOK_PHRASES = CORPORA / "handbook_phrases.yaml"
+from .resources import DEV_SET, HANDBOOK_PHRASES
 NONE = "none"
 
 

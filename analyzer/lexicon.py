@@ -35,12 +35,7 @@ import yaml
 
 from .model import HuashuError
 from .normalize import normalize
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CORPORA = REPO_ROOT / "corpora"
-HANDBOOK_DIR = CORPORA / "lexicon" / "handbook"
-CHECKS_FILE = CORPORA / "lexicon" / "checks.yaml"
-CATEGORIES_FILE = CORPORA / "categories.yaml"
+from .resources import CATEGORIES_FILE, CHECKS_FILE, HANDBOOK_DIR
 
 SLOT = "……"
 _SLOT_RE = re.compile(r"…{1,2}|\.{3,6}")

@@ -41,11 +41,9 @@ from typing import Any
 
 import yaml
 
-from .lexicon import CORPORA
 from .model import AGENT, CUSTOMER, HuashuError, Transcript, Turn
 from .normalize import normalize
-
-DEFAULT_FILE = CORPORA / "scorecard.yaml"
+from .resources import SCORECARD_FILE as DEFAULT_FILE
 CHANNELS = ("call", "chat")
 _CHAT_FORMATS = ("json", "jsonl", "xlsx")
 # Characters that count as speech: letters, digits, CJK ideographs (not punctuation or spaces).

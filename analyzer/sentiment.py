@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from .model import CUSTOMER, HuashuError, Transcript
+from .resources import SENTIMENT_DIR as ARTEFACT_DIR
 
-ARTEFACT_DIR = Path(__file__).resolve().parent.parent / "models" / "sentiment"
 LABELS = ("negative", "neutral", "positive")
 KINDS = ("auto", "baseline", "finetuned", "none")
 

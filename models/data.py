@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analyzer.evaluate import Item, labelled_records
-from analyzer.lexicon import CORPORA
 from analyzer.model import HuashuError
-
-CLASSIFIER_DIR = CORPORA / "classifier"
+from analyzer.resources import CLASSIFIER_DATA as CLASSIFIER_DIR
 SPLITS = ("train", "dev", "test")
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from analyzer.resources import DEV_SET, TRIGGER_DIR  # stdlib only: still no numpy, no torch
 
 
 @dataclass
@@ -30,9 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d = TrainConfig()
     p.add_argument("--data", action="append", metavar="FILE",
                    help="labelled JSON Lines (repeatable; default: corpora/classifier/*.jsonl)")
-    p.add_argument("--heldout", default=str(REPO_ROOT / "corpora" / "dev" / "dev.jsonl"),
+    p.add_argument("--heldout", default=str(DEV_SET),
                    help="second held-out set, reported only ('' for none; default corpora/dev/dev.jsonl)")
-    p.add_argument("--out", default=str(REPO_ROOT / "models" / "trigger"), help="artefact folder (default: models/trigger)")
+    p.add_argument("--out", default=str(TRIGGER_DIR), help="artefact folder (default: models/trigger)")
     p.add_argument("--cache-dir", default=None, help="where the converted base model lives (default .cache/huashu)")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--trained-layers", type=int, default=d.trained_layers)

@@ -41,9 +41,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_FILE = REPO_ROOT / "corpora" / "sentiment" / "customer.jsonl"
-OUT_DIR = REPO_ROOT / "models" / "sentiment"
+from analyzer.resources import SENTIMENT_DATA as DATA_FILE  # stdlib only: no numpy, no torch
+from analyzer.resources import SENTIMENT_DIR as OUT_DIR
+
+REPO_ROOT = Path(__file__).resolve().parent.parent  # model cards name files relative to it
 COMMAND = "huashu train-sentiment"
 LABELS = ("negative", "neutral", "positive")
 ANGER = ("calm", "angry")

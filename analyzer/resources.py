@@ -1,0 +1,59 @@
+"""Where Huashu's files are: the one place for every path the runtime reads or writes.
+
+The corpora (``corpora/``: lexicon, categories, scorecard, handbook phrases, labelled sets) and
+the trained artefacts (``models/trigger``, ``models/sentiment``) are package data, found through
+``importlib.resources``, so a source checkout, an editable install and a built wheel installed
+into any environment all read the same files (``pyproject.toml`` lists them as package data).
+
+Caches (the converted base encoder, the compiled lexicon and jieba dictionary) go to, in order:
+the directory the caller passes (``HUASHU_CACHE`` through the configuration), ``.cache/huashu``
+in a source checkout (what ``make setup`` fills), else the user's cache directory
+(``$XDG_CACHE_HOME/huashu``, by default ``~/.cache/huashu``), never the working directory.
+
+This module imports nothing from Huashu, so every layer may use it.
+"""
+from __future__ import annotations
+
+import os
+from importlib.resources import files
+from pathlib import Path
+
+
+def _package_dir(package: str) -> Path:
+    """The folder of an installed package (wheels are installed unpacked, so it is a real path)."""
+    return Path(str(files(package)))
+
+
+CORPORA = _package_dir("corpora")
+LEXICON_DIR = CORPORA / "lexicon"
+HANDBOOK_DIR = LEXICON_DIR / "handbook"  # one <category>.yaml per category
+CHECKS_FILE = LEXICON_DIR / "checks.yaml"
+CATEGORIES_FILE = CORPORA / "categories.yaml"
+SCORECARD_FILE = CORPORA / "scorecard.yaml"
+HANDBOOK_PHRASES = CORPORA / "handbook_phrases.yaml"
+DEV_SET = CORPORA / "dev" / "dev.jsonl"
+CLASSIFIER_DATA = CORPORA / "classifier"  # *.jsonl, the trigger classifier's labelled data
+SENTIMENT_DATA = CORPORA / "sentiment" / "customer.jsonl"
+
+MODELS = _package_dir("models")
+TRIGGER_DIR = MODELS / "trigger"  # the trigger classifier's artefacts
+SENTIMENT_DIR = MODELS / "sentiment"  # the customer-sentiment model's artefacts
+
+
+def source_checkout() -> Path | None:
+    """The repository root when Huashu runs from a source checkout (editable install), else None."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = (root / "pyproject.toml").read_text(encoding="utf-8")[:2000]
+    except OSError:
+        return None
+    return root if 'name = "huashu"' in head else None
+
+
+def default_cache_dir() -> Path:
+    """``.cache/huashu`` in a source checkout, else the user's cache directory."""
+    root = source_checkout()
+    if root is not None:
+        return root / ".cache" / "huashu"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "huashu"
