@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Check corpora/classifier/part-e.jsonl (agent lines in the real register: phone ASR and formal replies).
+
+    python3 corpora/classifier/check_part_e.py [path/to/part-e.jsonl]
+
+Standard library only. Uses check_part_b's normalisation and similarity (bigram Jaccard on the raw
+text and on the Traditional-folded, punctuation-free text, the larger kept) and the sentiment
+checker's script tables. Verifies:
+- schema: part C's fields plus ``span``, ``pattern`` and ``source``; labels read from
+  ``corpora/categories.yaml`` (plus ``none``); split train/dev only, one split per group;
+- a gold ``span`` on every positive: a substring of ``text`` that is not only fillers, particles,
+  endearments or courtesy words, and at least two characters; ``span`` is null on label none;
+- the mix: at least 1,300 lines, at least 55% label none, every category present, about 10%
+  Traditional, about 20% of the groups in dev;
+- no near duplicates inside the file (>= 0.8), no dev line of part E at >= 0.5 to a train line of
+  part E, and every line below 0.5 to every dev/test line of parts A-D, to every line of
+  ``corpora/dev/dev.jsonl`` and to every dev/test line of ``corpora/sentiment/customer.jsonl``.
+Prints the counts (quoted in the README); exits 1 on any violation.
+"""
+import collections
+import importlib.util
+import json
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPORA = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import check_part_b as cb  # noqa: E402
+
+
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+cs = _load("sentiment_check", os.path.join(CORPORA, "sentiment", "check.py"))
+
+KEYS = cb.KEYS + ["span", "pattern", "source"]
+SOURCE = "authored-real-register"
+SPLITS = {"train", "dev"}
+KINDS = cb.KINDS
+MIN_LINES = 1300
+MIN_NONE_SHARE = 0.55
+MIN_PER_CATEGORY = 30
+TRAD_SHARE = (0.07, 0.15)
+DEV_GROUP_SHARE = (0.12, 0.28)
+MAX_LEN = 130
+# A span made only of these is no trigger (fillers, particles, endearments, courtesy words).
+FILLERS = set("嗯呃啊哦呢吧呀啦哈嘛喔噢欸唉那个就是这个亲您你的了吗么也都")
+
+
+def categories(path=os.path.join(CORPORA, "categories.yaml")):
+    """The category ids of corpora/categories.yaml (``- id: X`` lines; stdlib only)."""
+    with open(path, encoding="utf-8") as fh:
+        return [m.group(1) for m in re.finditer(r"^- id:\s*(\S+)\s*$", fh.read(), re.M)]
+
+
+def grams(text):
+    return cb.bigrams(text), cb.bigrams(cb.normalise(text))
+
+
+def sim(a, b):
+    """Larger of the raw and the normalised bigram Jaccard; a, b are (raw, norm) bigram sets."""
+    return max(cb.jaccard(a[0], b[0]), cb.jaccard(a[1], b[1]))
+
+
+class Index:
+    """Bigram inverted index: the lines at or above a similarity to a query, without a full scan."""
+
+    def __init__(self, texts):
+        self.grams = [grams(t) for t in texts]
+        self.inv = collections.defaultdict(set)
+        for i, (a, b) in enumerate(self.grams):
+            for x in a | b:
+                self.inv[x].add(i)
+
+    def near(self, g, threshold):
+        cand = set()
+        for x in g[0] | g[1]:
+            cand |= self.inv.get(x, set())
+        out = []
+        for j in cand:
+            s = sim(g, self.grams[j])
+            if s >= threshold:
+                out.append((s, j))
+        return out
+
+    def best(self, g):
+        return max(self.near(g, 0.0) or [(0.0, None)])
+
+
+def held_out_lines():
+    """(file, id, text) of every line a model is measured on: dev/test of the classifier parts
+    (part E excepted), all of corpora/dev/dev.jsonl, dev/test of the sentiment corpus."""
+    out = []
+    for name in sorted(os.listdir(HERE)):
+        if name.endswith(".jsonl") and name != "part-e.jsonl":
+            for line in open(os.path.join(HERE, name), encoding="utf-8"):
+                if line.strip():
+                    r = json.loads(line)
+                    if r.get("split", "train") != "train":
+                        out.append((name, r.get("id"), r["text"]))
+    for line in open(os.path.join(CORPORA, "dev", "dev.jsonl"), encoding="utf-8"):
+        if line.strip():
+            r = json.loads(line)
+            out.append(("dev/dev.jsonl", r.get("id"), r["text"]))
+    for line in open(os.path.join(CORPORA, "sentiment", "customer.jsonl"), encoding="utf-8"):
+        if line.strip():
+            r = json.loads(line)
+            if r["split"] != "train":
+                out.append(("sentiment/customer.jsonl", r["id"], r["text"]))
+    return out
+
+
+def leak_report(rows, errors, limit=cb.LEAK):
+    """Every row against every held-out line; returns the worst similarity found."""
+    held = held_out_lines()
+    idx = Index([h[2] for h in held])
+    worst = (0.0, None, None)
+    for o in rows:
+        s, j = idx.best(grams(o["text"]))
+        if j is None:
+            continue
+        if s > worst[0]:
+            worst = (s, o["id"], f"{held[j][0]} {held[j][1]}")
+        if s >= limit:
+            errors.append(f"leak ({s:.2f}): {o['id']} is too close to {held[j][0]} {held[j][1]}")
+    print(f"held-out lines compared: {len(held)}; max similarity of a line here to one of them: "
+          f"{worst[0]:.3f} ({worst[1]} vs {worst[2]})")
+    return worst[0]
+
+
+def main():
+    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "part-e.jsonl")
+    cats = categories()
+    labels = set(cats) | {"none"}
+    errors = []
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                errors.append(f"line {n}: empty line")
+                continue
+            try:
+                o = json.loads(line)
+            except json.JSONDecodeError as e:
+                errors.append(f"line {n}: not JSON ({e})")
+                continue
+            if not isinstance(o, dict) or list(o) != KEYS:
+                errors.append(f"line {n}: keys must be {KEYS}")
+                continue
+            rows.append(o)
+    group_split = {}
+    for o in rows:
+        w, t, span = o["id"], o["text"], o["span"]
+        pos = o["label"] != "none"
+        checks = [
+            (re.fullmatch(r"e-\d{5}", str(w)), "bad id"),
+            (re.fullmatch(r"e-g\d{4}", str(o["group"])), "bad group"),
+            (o["label"] in labels, f"label {o['label']!r} not in categories.yaml"),
+            (o["kind"] in KINDS, "bad kind"),
+            (o["script"] in cb.SCRIPTS, "bad script"),
+            (o["style"] in cb.STYLES, "bad style"),
+            (o["domain"] in cb.DOMAINS, "bad domain"),
+            (o["split"] in SPLITS, "split must be train or dev"),
+            (o["source"] == SOURCE, f"source must be {SOURCE}"),
+            (isinstance(o["pattern"], str) and re.fullmatch(r"[a-z_]+", o["pattern"]), "bad pattern tag"),
+            ((not pos) == (o["kind"] in ("hard_negative", "neutral")), "label/kind mismatch"),
+            (isinstance(t, str) and 2 <= len(t) <= MAX_LEN, f"length outside 2..{MAX_LEN}"),
+            (t == t.strip(), "surrounding whitespace"),
+            (not (o["style"] == "asr" and cb.PUNCT.search(t)), "asr line with punctuation"),
+            (not (o["script"] == "simplified" and any(c in cs.TRAD_ONLY for c in t)),
+             "simplified line with Traditional characters"),
+            (not (o["script"] == "traditional" and not any(c in cs.TRAD_ONLY for c in t)),
+             "traditional line without a Traditional-only character"),
+            (not (o["script"] == "traditional" and any(c in cs.SIMP_ONLY for c in t)),
+             "traditional line with Simplified-only characters"),
+        ]
+        if pos:
+            checks += [
+                (isinstance(span, str) and span and span in t, "span is not a substring of text"),
+                (isinstance(span, str) and len(span) >= 2, "span shorter than two characters"),
+                (isinstance(span, str) and not set(span) <= FILLERS, "span of fillers only"),
+            ]
+        else:
+            checks.append((span is None, "span must be null on label none"))
+        errors += [f"{w}: {msg}: {t}" for ok, msg in checks if not ok]
+        if group_split.setdefault(o["group"], o["split"]) != o["split"]:
+            errors.append(f"group {o['group']}: lines in more than one split")
+    for i, c in collections.Counter(o["id"] for o in rows).items():
+        if c > 1:
+            errors.append(f"id {i} used {c} times")
+
+    N = len(rows)
+    C = collections.Counter
+    lab = C(o["label"] for o in rows)
+    print(f"file: {path}\nlines: {N}   groups: {len(group_split)}")
+    print("label  ", dict(lab.most_common()))
+    for k in ("kind", "style", "script", "domain", "split"):
+        print(f"{k:7s}", dict(C(o[k] for o in rows).most_common()))
+    print("pattern", dict(C(o["pattern"] for o in rows).most_common()))
+    gsplit = C(group_split.values())
+    none_share = lab["none"] / N if N else 0
+    trad = sum(o["script"] == "traditional" for o in rows) / N if N else 0
+    dev_groups = gsplit["dev"] / len(group_split) if group_split else 0
+    mixed = sum(len({o["label"] == "none" for o in rows if o["group"] == g}) > 1 for g in group_split)
+    print(f"none {none_share:.1%}  traditional {trad:.1%}  dev groups {dev_groups:.1%}  "
+          f"contrast groups (positive and none lines) {mixed}")
+    if N < MIN_LINES:
+        errors.append(f"{N} lines < {MIN_LINES}")
+    if none_share < MIN_NONE_SHARE:
+        errors.append(f"none share {none_share:.1%} < {MIN_NONE_SHARE:.0%}")
+    for c in cats:
+        if lab[c] < MIN_PER_CATEGORY:
+            errors.append(f"{c}: {lab[c]} positives < {MIN_PER_CATEGORY}")
+        if not any(o["label"] == c and o["split"] == "dev" for o in rows):
+            errors.append(f"{c}: no positive in dev")
+    if not TRAD_SHARE[0] <= trad <= TRAD_SHARE[1]:
+        errors.append(f"traditional share {trad:.1%} outside {TRAD_SHARE}")
+    if not DEV_GROUP_SHARE[0] <= dev_groups <= DEV_GROUP_SHARE[1]:
+        errors.append(f"dev share of groups {dev_groups:.1%} outside {DEV_GROUP_SHARE}")
+
+    idx = Index([o["text"] for o in rows])
+    ndup = nsplit = 0
+    for i, o in enumerate(rows):
+        for s, j in idx.near(idx.grams[i], cb.LEAK):
+            if j <= i:
+                continue
+            if s >= cb.NEAR_DUP:
+                ndup += 1
+                errors.append(f"near-duplicate ({s:.2f}): {o['id']} {o['text']} | "
+                              f"{rows[j]['id']} {rows[j]['text']}")
+            if o["split"] != rows[j]["split"]:
+                nsplit += 1
+                errors.append(f"dev line close to a train line ({s:.2f}): {o['id']} | {rows[j]['id']}")
+    print(f"near-duplicate pairs (>= {cb.NEAR_DUP}): {ndup}")
+    print(f"dev/train pairs inside part E at >= {cb.LEAK}: {nsplit}")
+    leak_report(rows, errors)
+    return cb.report(errors, [])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
