@@ -687,31 +687,23 @@ def _missing(value: Any) -> bool:
 
 
 def write_tables(tables: dict[str, Any], out_dir: Path, xlsx: bool = True) -> list[Path]:
+    """Each table as CSV and Parquet, all of them in report.xlsx. CSV and XLSX text cells go
+    through ``analyzer.cells`` (a cell starting with = + - @ is written with a ' in front, no cell
+    is a formula); Parquet keeps the values as they are (it is data, not a spreadsheet)."""
+    from .cells import escape_frame, write_xlsx
+
     written = []
     for name in TABLES:
         df = _for_files(tables[name])
         path = out_dir / f"{name}.csv"
-        df.to_csv(path, index=False, encoding="utf-8-sig")
+        escape_frame(df).to_csv(path, index=False, encoding="utf-8-sig")
         written.append(path)
         path = out_dir / f"{name}.parquet"
         df.to_parquet(path, index=False)
         written.append(path)
     if xlsx:
         path = out_dir / "report.xlsx"
-        import pandas as pd
-
-        try:  # XlsxWriter is several times faster; openpyxl (a dependency anyway) otherwise
-            import xlsxwriter  # noqa: F401
-
-            engine = "xlsxwriter"
-        except ImportError:
-            engine = "openpyxl"
-        with pd.ExcelWriter(path, engine=engine) as book:
-            for name in TABLES:
-                df = _for_files(tables[name])
-                if len(df) > XLSX_MAX_ROWS:
-                    continue
-                df.to_excel(book, sheet_name=name, index=False)
+        write_xlsx(path, {name: df for name in TABLES if len(df := _for_files(tables[name])) <= XLSX_MAX_ROWS})
         written.append(path)
     return written
 

@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
+from analyzer.cells import escape_row
 from analyzer.lexicon import load_categories
 
 from .. import store, views
@@ -389,8 +390,8 @@ def verdicts_csv(request: Request, web: Reader) -> Response:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=data.EXPORT_FIELDS, lineterminator="\n")
     writer.writeheader()
-    for row in rows:
-        writer.writerow({**row, "suggestions": " | ".join(row["suggestions"])})
+    for row in rows:  # text cells escaped: nothing in the export runs as a formula (analyzer.cells)
+        writer.writerow(escape_row({**row, "suggestions": " | ".join(row["suggestions"])}))
     # a BOM, so that spreadsheet programs read the Chinese text as UTF-8
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8", headers=_export_name("csv"))
 
