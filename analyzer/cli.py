@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .model import AGENT, ROLES, HuashuError
+from .sanitize import escape_unsafe, json_int, walk_json
 
 EXIT_USAGE = 2
 
@@ -71,13 +72,16 @@ def check_lines(engine, lines: list[str]) -> list[dict[str, Any]]:
 
 def _parse_line(line: str) -> dict[str, Any]:
     try:
-        record = json.loads(line)
+        record = json.loads(line, parse_int=json_int)
     except json.JSONDecodeError as exc:
         return {"id": None, "error": f"不是有效的 JSON / invalid JSON: {exc.msg} (column {exc.colno})"}
     except RecursionError:
         return {"id": None, "error": "JSON 嵌套过深 / JSON nested too deeply"}
     if not isinstance(record, dict):
         return {"id": None, "error": "每行须是 JSON 对象 / each line must be a JSON object"}
+    if (found := walk_json(record)) is not None:  # lone surrogates, NUL, NaN, ... (analyzer/sanitize.py)
+        uid = record.get("id")
+        return {"id": uid if walk_json(uid) is None else None, "error": escape_unsafe(found)}
     uid = record.get("id")
     text, role = record.get("text"), record.get("role", AGENT)
     if not isinstance(text, str):

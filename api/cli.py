@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from analyzer.model import HuashuError
+from analyzer.sanitize import UnsafeInput, check_text
 
 from . import store
 from .db import open_database
@@ -44,6 +45,10 @@ def with_session(settings: Settings, work: Callable[[Session], T]) -> T:
 
 # -- keys --------------------------------------------------------------------------------------
 def keys_create(role: str, name: str) -> int:
+    try:
+        check_text(name, "--name", multiline=False)  # NUL and control characters never reach the database
+    except UnsafeInput as exc:
+        raise HuashuError(str(exc)) from None
     plain = with_session(load_settings(), lambda s: store.create_key(s, name, role)[1])
     print(plain)
     return 0

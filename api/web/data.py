@@ -101,6 +101,16 @@ def parse_date(value: str | None) -> date | None:
         return None
 
 
+MAX_PAGE = 1_000_000  # page numbers past this are this (an offset the database can hold)
+
+
+def page_number(value: str | None) -> int:
+    """A ``?page=`` value: lenient, 1 when it does not parse (isdigit() would pass "²", which
+    int() refuses; a 5,000-digit number is not converted at all), at most MAX_PAGE."""
+    value = value or "1"
+    return min(max(1, int(value)), MAX_PAGE) if value.isdecimal() and len(value) <= 9 else 1
+
+
 @dataclass(frozen=True)
 class CallFilter:
     agent: str = ""
@@ -122,7 +132,7 @@ class CallFilter:
             category=params.get("category", "").strip(),
             escalation=e if (e := params.get("escalation", "")) in ESCALATION_CHOICES else "",
             sort=s if (s := params.get("sort", "newest")) in SORTS else "newest",
-            page=max(1, int(page)) if page.isdecimal() else 1,  # isdigit() would pass "²", which int() refuses
+            page=page_number(page),
         )
 
     def query(self, **changes: Any) -> str:
@@ -168,7 +178,7 @@ def _day_start(d: date) -> datetime:
 def _window(query, date_from: date | None, date_to: date | None):
     if date_from:
         query = query.where(StoredTranscript.created_at >= _day_start(date_from))
-    if date_to:
+    if date_to and date_to < date.max:  # 9999-12-31 has no next day: no upper bound then
         query = query.where(StoredTranscript.created_at < _day_start(date_to + timedelta(days=1)))
     return query
 
@@ -439,6 +449,16 @@ def dashboard(
         overall=overall, agents=sorted(by_agent.values(), key=order), teams=sorted(by_team.values(), key=order),
         selected=selected, trend=trend, bucket=unit, teams_stored=team_col is not None, labels=labels,
     )
+
+
+def agent_turn_counts(session: Session, transcript_id: str) -> dict[str, int]:
+    """Agent turns per speaker label in one call (to name its main agent without loading it)."""
+    query = (
+        select(StoredTurn.speaker, func.count())
+        .where(StoredTurn.transcript_id == transcript_id, StoredTurn.role == "agent")
+        .group_by(StoredTurn.speaker)
+    )
+    return {speaker: n for speaker, n in session.execute(query)}
 
 
 # -- the verdicts export -----------------------------------------------------------------------
