@@ -87,6 +87,7 @@ class Options:
     fmt: str | None = None  # input format, None = detect
     agent_labels: tuple[str, ...] = ()
     customer_labels: tuple[str, ...] = ()
+    mask_pii: bool | None = None  # mask personal numbers (analyzer.privacy); None: HUASHU_MASK_PII, default on
 
 
 @dataclass
@@ -273,6 +274,12 @@ def analyse_chunk(jobs: list[Job], options: Options, pages: str | None = None) -
     state = worker_state(options)
     _COUNTS["chunks"] += 1
     results = [analyse_job(job, options, state) for job in jobs]
+    from .privacy import mask_pii, mask_wanted
+
+    if mask_wanted(options.mask_pii):  # a reason may quote the file name or a line of the file
+        for result in results:
+            if "error" in result:
+                result["error"] = {k: mask_pii(v) for k, v in result["error"].items()}
     if pages is not None:
         for result in results:
             page = result.pop("html", None)
@@ -281,14 +288,31 @@ def analyse_chunk(jobs: list[Job], options: Options, pages: str | None = None) -
     return results
 
 
+def _masked_job(job: Job) -> Job:
+    """The job with its file name, --meta values and path team masked (``analyzer.privacy``); the
+    file's bytes are already read, so the real path is no longer needed."""
+    from dataclasses import replace
+
+    from .privacy import mask_optional, mask_pii
+
+    return replace(job, path=mask_pii(job.path), rel=mask_pii(job.rel), path_team=mask_optional(job.path_team),
+                   meta=Meta(agent=mask_optional(job.meta.agent), team=mask_optional(job.meta.team), date=job.meta.date))
+
+
 def analyse_job(job: Job, options: Options, state: WorkerState) -> dict[str, Any]:
     from .ingest import parse_transcript
+    from .privacy import mask_transcript, mask_wanted
 
+    masked = mask_wanted(options.mask_pii)
+    if masked:  # everything that leaves the worker is masked; the text before analysis
+        job = _masked_job(job)
     if job.error:
         return {"index": job.index, "error": {"file": job.path, "reason": job.error}}
     try:
         t = parse_transcript(job.data or b"", job.path, fmt=options.fmt, agent_labels=options.agent_labels,
                              customer_labels=options.customer_labels)
+        if masked:  # before analysis: flag offsets point into the masked text
+            mask_transcript(t)
         state.engine.analyze(t)
         if state.sentiment is not None:
             from .sentiment import annotate
@@ -598,6 +622,10 @@ def run_report(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[s
     results = analyse(jobs, options, workers=workers, scheduler=scheduler, chunk_size=chunk_size,
                       progress=progress, on_result=take, worker_stats=stats,
                       pages=str(out_dir.resolve()) if out_dir is not None else None)
+    from .privacy import mask_pii, mask_wanted
+
+    if mask_wanted(options.mask_pii):
+        missing = [{k: mask_pii(v) for k, v in m.items()} for m in missing]
     tables = build_tables(results, missing)
     seconds = time.perf_counter() - started
     utterances = int(tables["calls"]["turns"].sum()) if len(tables["calls"]) else 0
@@ -969,6 +997,9 @@ def add_report_parser(sub, parents: Sequence[argparse.ArgumentParser] = ()) -> a
                        help="批量报告 / batch report over files and folders of transcripts")
     p.add_argument("paths", nargs="+", metavar="PATH", help="transcript files or folders (recursive)")
     p.add_argument("--out", required=True, metavar="DIR", help="输出文件夹 / output folder")
+    p.add_argument("--mask-pii", action=argparse.BooleanOptionalAction, default=None,
+                   help="遮盖电话、身份证、银行卡号（默认开；HUASHU_MASK_PII）/ mask phone, ID-card and bank-card "
+                        "numbers before analysis and in every output (default on; HUASHU_MASK_PII)")
     p.add_argument("--meta", metavar="CSV", help="file→agent/team/date mapping (columns file, agent, team, date)")
     p.add_argument("--workers", type=int, metavar="N", help="run on a local Dask cluster of N worker processes")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (e.g. tcp://10.0.0.5:8786)")
@@ -991,6 +1022,8 @@ def add_report_parser(sub, parents: Sequence[argparse.ArgumentParser] = ()) -> a
 def cmd_report(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise HuashuError("--workers 须 ≥ 1 / --workers must be at least 1")
+    from .privacy import mask_wanted
+
     from_env = [p for p in os.environ.get("HUASHU_LEXICON", "").split(os.pathsep) if p]
     options = Options(
         lexicons=tuple(from_env + list(getattr(args, "lexicon", None) or [])),
@@ -1001,6 +1034,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         fmt=args.input_format,
         agent_labels=tuple(args.agent_label or ()),
         customer_labels=tuple(args.customer_label or ()),
+        mask_pii=mask_wanted(args.mask_pii),
     )
     report = run_report(args.paths, args.out, options=options, meta=args.meta, workers=args.workers,
                         scheduler=args.scheduler, chunk_size=args.chunk_size,

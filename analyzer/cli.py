@@ -139,6 +139,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         transcript = parse_transcript(sys.stdin.buffer.read(), "<stdin>", **options)
     else:
         transcript = read_transcript(args.file, **options)
+    from .privacy import mask_transcript, mask_wanted
+
+    if mask_wanted(args.mask_pii):  # before analysis: flag offsets point into the masked text
+        mask_transcript(transcript)
     _engine(args, model=not args.no_model, sentiment=args.sentiment).analyze(transcript)
     if args.format == "json":
         out = json.dumps(report.to_dict(transcript), ensure_ascii=False, indent=2) + "\n"
@@ -241,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="transcript file, or - for stdin")
     p.add_argument("--format", choices=("json", "text", "html"), default="json")
     p.add_argument("--out", metavar="PATH", help="写入文件 / write to a file instead of stdout")
+    p.add_argument("--mask-pii", action=argparse.BooleanOptionalAction, default=None,
+                   help="遮盖电话、身份证、银行卡号（默认开；HUASHU_MASK_PII）/ mask phone, ID-card and bank-card "
+                        "numbers before analysis and in every output (default on; HUASHU_MASK_PII)")
     p.add_argument("--input-format", choices=("speaker-text", "csv", "tsv", "json", "jsonl", "xlsx"))
     p.add_argument("--agent-label", action="append", metavar="LABEL", help="该说话人是坐席 / this speaker is the agent")
     p.add_argument("--customer-label", action="append", metavar="LABEL", help="该说话人是客户 / this speaker is the customer")

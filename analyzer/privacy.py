@@ -13,9 +13,11 @@ How a number is found (the data is ``corpora/privacy.yaml``):
    separator characters (spaces, dashes, dots, brackets: ``138.1234.5678``, ``138  1234  5678``,
    ``1381-2345-678``, ``1 3 8 1 2 …``, ``(010)12345678``, ``（0755）88886666``). A dot joins
    only groups of 3+ digits, so versions and amounts (``1.3.8``, ``138.50``) are not joined.
-2. Inside a run, from each group on, the longest stretch of groups whose digits form one of the
-   kinds below is masked; the search goes on after it (two numbers in one run both get masked).
-3. Kinds, checked in this order (head/tail = digits left visible, from ``keep``):
+2. Inside a run, from each group on, the stretch of groups whose digits form the surest of the
+   kinds below (the longest, among equally sure ones) is masked; the search goes on after it (two
+   numbers in one run both get masked; ``0898-21021727-8001`` is a landline and an extension,
+   not a Luhn-valid 16-digit card).
+3. Kinds, surest first (head/tail = digits left visible, from ``keep``):
 
    - ID card, 18 digits (the last may be ``X``): province code, valid birth date, and the
      ISO 7064 checksum (or an ID word such as 身份证 before it); 15-digit old IDs: province code
@@ -95,6 +97,11 @@ def mask_enabled() -> bool:
     return value not in ("0", "false", "no", "off", "f", "n")
 
 
+def mask_wanted(flag: bool | None = None) -> bool:
+    """A command's ``--mask-pii/--no-mask-pii`` when given, else ``HUASHU_MASK_PII`` (default on)."""
+    return mask_enabled() if flag is None else bool(flag)
+
+
 def mask_pii(text: str) -> str:
     """``text`` with personal numbers masked by ``*``; same length as ``text``."""
     if not text or not _ANY_DIGIT.search(text):  # the common case: nothing to do
@@ -166,13 +173,14 @@ def _numbers_in(text: str, run: re.Match[str]) -> list[tuple[int, int, tuple[int
             if total > _MAX_DIGITS:
                 break
             stretch.append(stretch[-1] + 1)
-        for j in reversed(stretch):
-            digits = "".join(g.digits for g in groups[i:j + 1])
-            keep = _kind(digits, context, first=i == 0)
-            if keep is not None:
-                found.append((groups[i].start, groups[j].end, keep))
-                i = j
-                break
+        best = None  # (rank, -groups, j, keep): the surest kind first, then the longest stretch
+        for j in stretch:
+            kind = _kind("".join(g.digits for g in groups[i:j + 1]), context, first=i == 0)
+            if kind is not None and (best is None or (kind[0], i - j) < best[:2]):
+                best = (kind[0], i - j, j, kind[1])
+        if best is not None:
+            found.append((groups[i].start, groups[best[2]].end, best[3]))
+            i = best[2]
         i += 1
     return found
 
@@ -184,30 +192,33 @@ def _joinable(text: str, a: _Group, b: _Group) -> bool:
     return True
 
 
-def _kind(digits: str, context: dict[str, bool], first: bool) -> tuple[int, int] | None:
-    """What to keep visible (head, tail) if ``digits`` is a personal number, else None."""
+def _kind(digits: str, context: dict[str, bool], first: bool) -> tuple[int, tuple[int, int]] | None:
+    """``(rank, (head, tail))`` if ``digits`` is a personal number, else None. The rank orders the
+    kinds from the surest (a checksum, a fixed prefix and length) to the weakest (a Luhn check
+    passes one random number in ten; a local number needs a phone word before it): in a run that
+    could be read either way ("0898-21021727-8001"), the surer reading wins."""
     if "X" in digits[:-1]:
         return None
     n = len(digits)
     glued = context["glued"]
     if n == 18 and _valid_id_card(digits, context["id"] and first, glued):
-        return _KEEP["id_card"]
+        return 0, _KEEP["id_card"]
     if digits.endswith("X"):
         return None
     if n in (11, 13, 15) and (keep := _mobile(digits)) is not None:
-        return keep
+        return 1, keep
     if glued:
         return None
     if n in (10, 11, 12, 13, 14, 15) and (keep := _landline(digits)) is not None:
-        return keep
+        return 2, keep
     if n == 10 and digits[:3] in ("400", "800"):
-        return _KEEP["service"]
+        return 3, _KEEP["service"]
     if 16 <= n <= 19 and (_luhn(digits) or (context["card"] and first)):
-        return _KEEP["bank_card"]
+        return 4, _KEEP["bank_card"]
     if n == 15 and _valid_id_15(digits):
-        return _KEEP["id_card_15"]
+        return 5, _KEEP["id_card_15"]
     if n in (7, 8) and first and context["phone"] and digits[0] not in "01":
-        return _KEEP["local"]
+        return 6, _KEEP["local"]
     return None
 
 
