@@ -11,7 +11,8 @@ import copy
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .lexicon import Lexicon, load_lexicon
+from .compiled import compile_lexicon
+from .lexicon import Lexicon
 from .matcher import Match, Matcher, Rejection
 from .model import AGENT, Flag, Transcript
 from .normalize import Normalized, detect_script, normalize
@@ -30,10 +31,11 @@ class Engine:
     """Built once (the lexicon compiled, jieba loaded), then shared; safe to call from threads."""
 
     def __init__(self, extra_lexicons: Iterable[str | Path] = (), model: bool = False, sentiment: str = "none"):
-        self.lexicon: Lexicon = load_lexicon(tuple(extra_lexicons))
-        literals = [p.literal for e in self.lexicon.entries for p in e.patterns]
-        self.segmenter = Segmenter(literals)
-        self.matcher = Matcher(self.lexicon, self.segmenter)
+        # the lexicon, its automaton and jieba's dictionary, from the on-disk cache when current
+        compiled = compile_lexicon(tuple(extra_lexicons))
+        self.lexicon: Lexicon = compiled.lexicon
+        self.segmenter: Segmenter = compiled.segmenter
+        self.matcher: Matcher = compiled.matcher
         self.model = model
         self.fuser = None  # analyzer.fusion.Fuser, loaded by initialize() when model=True
         self.sentiment_kind = sentiment  # analyzer.sentiment: auto · baseline · finetuned · none

@@ -46,23 +46,34 @@ class Rejection:
 
 
 class Matcher:
-    def __init__(self, lexicon: Lexicon, segmenter: Segmenter):
+    def __init__(self, lexicon: Lexicon, segmenter: Segmenter, automaton: ahocorasick.Automaton | None = None):
+        """``automaton``: this lexicon's, built before (``analyzer.compiled`` caches it)."""
         self.lexicon = lexicon
         self.segmenter = segmenter
         checks = lexicon.checks
         self._breaks = set(checks.clause_breaks)
-        self._automaton = ahocorasick.Automaton()
+        self._automaton = automaton if automaton is not None else self.build_automaton(lexicon)
+        self._quote_re = None
+        if checks.quote_pairs:
+            parts = [f"{re.escape(a)}[^{re.escape(b)}]*{re.escape(b)}" for a, b in checks.quote_pairs]
+            self._quote_re = re.compile("|".join(parts))
+
+    @staticmethod
+    def build_automaton(lexicon: Lexicon) -> ahocorasick.Automaton:
+        """Every pattern literal → (its length, the entries and patterns that use it)."""
+        automaton = ahocorasick.Automaton()
         table: dict[str, list[tuple[Entry, Pattern]]] = {}
         for entry in lexicon.entries:
             for pattern in entry.patterns:
                 table.setdefault(pattern.literal, []).append((entry, pattern))
         for literal, targets in table.items():
-            self._automaton.add_word(literal, (len(literal), tuple(targets)))
-        self._automaton.make_automaton()
-        self._quote_re = None
-        if checks.quote_pairs:
-            parts = [f"{re.escape(a)}[^{re.escape(b)}]*{re.escape(b)}" for a, b in checks.quote_pairs]
-            self._quote_re = re.compile("|".join(parts))
+            automaton.add_word(literal, (len(literal), tuple(targets)))
+        automaton.make_automaton()
+        return automaton
+
+    @property
+    def automaton(self) -> ahocorasick.Automaton:
+        return self._automaton
 
     @property
     def literals(self) -> list[str]:

@@ -5,7 +5,9 @@ phrases on characters, then asks here whether a match cuts through a dictionary 
 (``看不清楚`` must not yield ``不清楚``).
 
 The tokenizer is our own ``jieba.Tokenizer`` (not jieba's global one), its logger is quiet, and
-the lexicon's trigger words are added so they stay whole.
+the lexicon's trigger words are added so they stay whole. Adding them takes seconds, so the
+finished prefix dictionary (``state()``) is cached on disk with the compiled lexicon
+(``analyzer.compiled``) and handed back here as ``Segmenter(words, state=...)``.
 """
 from __future__ import annotations
 
@@ -32,8 +34,9 @@ class Tokens:
 class Segmenter:
     """Owns one jieba tokenizer; ``initialize()`` loads it eagerly (the service does at start-up)."""
 
-    def __init__(self, user_words: Iterable[str] = ()):
+    def __init__(self, user_words: Iterable[str] = (), state: tuple[dict[str, int], int] | None = None):
         self.user_words = sorted({w for w in user_words if w and not _HAS_PUNCT.search(w)})
+        self._state = state  # a prefix dictionary built before with these words (FREQ, total)
         self._tokenizer: jieba.Tokenizer | None = None
         self._lock = threading.Lock()
 
@@ -41,9 +44,14 @@ class Segmenter:
         with self._lock:
             if self._tokenizer is None:
                 tok = jieba.Tokenizer()
-                tok.initialize()
-                for word in self.user_words:
-                    tok.add_word(word)  # frequency suggested by jieba so the word stays whole
+                if self._state is not None:
+                    tok.FREQ, tok.total = self._state
+                    tok.initialized = True
+                    self._state = None
+                else:
+                    tok.initialize()
+                    for word in self.user_words:
+                        tok.add_word(word)  # frequency suggested by jieba so the word stays whole
                 self._core_words = frozenset(w for w in self.user_words)
                 self._tokenizer = tok
         return self
@@ -54,6 +62,11 @@ class Segmenter:
             self.initialize()
         assert self._tokenizer is not None
         return self._tokenizer
+
+    def state(self) -> tuple[dict[str, int], int]:
+        """jieba's prefix dictionary with the user words added (``FREQ``, ``total``), to cache."""
+        tok = self.tokenizer
+        return tok.FREQ, tok.total
 
     def cut(self, text: str) -> list[str]:
         return [w for w, _, _ in self.tokens(text).words]

@@ -1,0 +1,114 @@
+"""The compiled lexicon's on-disk cache (``analyzer/compiled.py``): a cache hit answers exactly as
+a fresh build, a changed lexicon file or a damaged cache file is rebuilt and says so once."""
+from __future__ import annotations
+
+import pytest
+
+from analyzer import compiled as cache
+from analyzer.compiled import build, compile_lexicon
+
+COMPANY = """entries:
+  - id: refusal.acme-buguiwoguan
+    category: refusal
+    principle: 负起责任：告诉顾客我们能做什么
+    patterns: ["这(个|)不归{who}管"]
+    catalysts: ["我来帮您联系负责的同事"]
+    examples: [这不归{who}管。, 这个不归{who}管啊, 這不歸{who}管]
+    counter_examples: [这事归{who}管，您放心, 不归{who}管的事我也会帮您转达]
+"""
+REBUILT = "lexicon cache rebuilt"
+
+
+@pytest.fixture(scope="module")
+def fresh():
+    return build()
+
+
+def _found(compiled, text: str):
+    from analyzer.normalize import normalize
+
+    norm = normalize(text).text
+    rejected = []
+    found = compiled.matcher.find(norm, rejected)
+    return ([(m.entry.id, m.start, m.end, m.literal_end, m.slot) for m in found],
+            [(r.entry.id, r.start, r.end, r.reason) for r in rejected],
+            compiled.segmenter.tokens(norm).words)
+
+
+def test_a_cache_hit_matches_like_a_fresh_build(fresh, tmp_path, capsys):
+    first = compile_lexicon((), tmp_path, True)
+    assert REBUILT in capsys.readouterr().err
+    hit = compile_lexicon((), tmp_path, True)
+    assert capsys.readouterr().err == ""  # no rebuild, no line
+    assert hit.lexicon is not first.lexicon  # really read back from the file
+    texts = [t for e in fresh.lexicon.entries for t in [x.text for x in e.examples] + e.counter_examples]
+    texts += ["你必须先把身份证复印件传过来。", "妳們搞錯了吧，這個不歸我們管", "你这个人怎么听不懂呢😡", "ＯＫ，你自己看说明书"]
+    assert len(texts) > 300
+    for text in texts:
+        assert _found(hit, text) == _found(fresh, text), text
+    assert [e.id for e in hit.lexicon.entries] == [e.id for e in fresh.lexicon.entries]
+    assert sorted(hit.matcher.literals) == sorted(fresh.matcher.literals)
+    assert hit.segmenter.state()[1] == fresh.segmenter.state()[1]  # jieba's total frequency
+
+
+def test_a_changed_company_file_rebuilds_once(tmp_path, capsys):
+    company = tmp_path / "acme.yaml"
+    company.write_text(COMPANY.format(who="我"), encoding="utf-8")
+    one = compile_lexicon([company], tmp_path / "cache", True)
+    assert REBUILT in capsys.readouterr().err
+    compile_lexicon([company], tmp_path / "cache", True)
+    assert capsys.readouterr().err == ""
+    company.write_text(COMPANY.format(who="你"), encoding="utf-8")  # the company changed its rule
+    two = compile_lexicon([company], tmp_path / "cache", True)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and REBUILT in err[0] and "词库" in err[0]
+    def acme(compiled, text):
+        return [m for m in _found(compiled, text)[0] if m[0] == "refusal.acme-buguiwoguan"]
+
+    assert acme(one, "这个不归我管") and not acme(one, "这个不归你管")
+    assert acme(two, "这个不归你管") and not acme(two, "这个不归我管")
+    assert len(list((tmp_path / "cache" / "lexicon").glob("*.bin"))) == 2
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "other-key"])
+def test_a_damaged_cache_file_is_rebuilt(damage, tmp_path, capsys):
+    compile_lexicon((), tmp_path, True)
+    capsys.readouterr()
+    [path] = (tmp_path / "lexicon").glob("*.bin")
+    data = path.read_bytes()
+    damaged = {"garbage": data[:200] + b"\x80\x05not a pickle" * 1000, "truncated": data[: len(data) // 2],
+               "other-key": data.replace(path.stem.encode(), b"0" * 64, 1)}[damage]
+    path.write_bytes(damaged)
+    again = compile_lexicon((), tmp_path, True)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "damaged" in err[0] and "损坏" in err[0]
+    assert _found(again, "你必须先把身份证复印件传过来。")[0][0][0] == "command.ni-bixu"
+    assert path.read_bytes().startswith(cache.MAGIC + path.stem.encode())  # written whole again
+    compile_lexicon((), tmp_path, True)
+    assert capsys.readouterr().err == ""
+
+
+def test_an_unwritable_cache_costs_only_time(tmp_path, capsys):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    compiled = compile_lexicon((), blocked, True)
+    assert "not writable" in capsys.readouterr().err
+    assert compiled.matcher.find("你必须先交钱")
+
+
+def test_old_files_are_pruned(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cache, "KEEP", 1)
+    company = tmp_path / "acme.yaml"
+    for who in "我你":
+        company.write_text(COMPANY.format(who=who), encoding="utf-8")
+        compile_lexicon([company], tmp_path / "cache", True)
+    assert len(list((tmp_path / "cache" / "lexicon").glob("*.bin"))) == 1
+
+
+def test_the_key_covers_the_code_and_the_files(tmp_path, monkeypatch):
+    company = tmp_path / "acme.yaml"
+    company.write_text(COMPANY.format(who="我"), encoding="utf-8")
+    base = cache.cache_key([company])
+    assert base == cache.cache_key([company]) != cache.cache_key(())
+    monkeypatch.setattr(cache, "FORMAT", cache.FORMAT + 1)
+    assert cache.cache_key([company]) != base
