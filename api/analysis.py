@@ -10,7 +10,7 @@ from analyzer import report
 from analyzer.engine import Engine
 from analyzer.ingest import parse_transcript
 from analyzer.model import IngestError, Transcript
-from analyzer.privacy import mask_pii
+from analyzer.privacy import mask_pii, mask_transcript
 
 from .errors import ApiError
 from .settings import Settings
@@ -45,12 +45,14 @@ def analyze_upload(
     fmt: str | None, agent_labels: Sequence[str], customer_labels: Sequence[str],
 ) -> tuple[Transcript, dict[str, Any]]:
     """Parse, mask (when ``settings.mask_pii``) and analyse an uploaded file; 422 if unreadable."""
+    if settings.mask_pii:  # the file name too: error messages and the stored source name carry it
+        name = mask_pii(name)
     try:
         transcript = parse_transcript(
             data, name, fmt=fmt, agent_labels=tuple(agent_labels), customer_labels=tuple(customer_labels)
         )
     except IngestError as exc:
-        raise ApiError(422, "invalid_transcript", str(exc)) from None
+        raise ApiError(422, "invalid_transcript", mask_pii(str(exc)) if settings.mask_pii else str(exc)) from None
     limit = settings.max_utterance_chars
     for turn in transcript.turns:
         if len(turn.text) > limit:
@@ -60,9 +62,7 @@ def analyze_upload(
                 f"{where}: 一句话最多 {limit} 个字符 / an utterance may have at most {limit} characters",
             )
     if settings.mask_pii:  # before analysis, so flags point into the masked text that is stored
-        transcript.source = mask_pii(transcript.source)
-        for turn in transcript.turns:
-            turn.text, turn.speaker = mask_pii(turn.text), mask_pii(turn.speaker)
+        mask_transcript(transcript)
     engine.analyze(transcript)
     analysed = report.to_dict(transcript)
     return transcript, {"summary": analysed["summary"], "scorecard": analysed["scorecard"]}

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from analyzer.model import Transcript
+from analyzer.privacy import mask_optional
 
 from .tables import ApiKey, StoredFlag, StoredTranscript, StoredTurn, Verdict, now
 
@@ -68,6 +69,8 @@ def save_transcript(
     uploaded_by: int, masked: bool, team: str | None = None,
 ) -> StoredTranscript:
     """Add an analysed transcript with its turns and flags (flushed turn by turn; not committed)."""
+    if masked:  # the team is free text typed at upload: masked like the transcript (analyzer.privacy)
+        team = mask_optional(team)
     stored = StoredTranscript(
         source=transcript.source, format=transcript.format, encoding=transcript.encoding,
         script=transcript.script, uploaded_by=uploaded_by, masked=masked,
