@@ -3,7 +3,9 @@ masked in what is stored (turns, speaker, file name, team, verdict notes), in ev
 in the web call page and list, and in the verdict export; flags still point into the masked text."""
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import re
 
@@ -103,3 +105,40 @@ def test_unreadable_upload_error_names_the_file_masked(http, keys):
 def _login(client: httpx.Client, key: str) -> None:
     r = client.post("/web/login", data={"key": key})
     assert r.status_code == 303, r.text
+
+
+# -- issue 16 #5: the verdict export holds no formula --------------------------------------------
+AGENT = '=HYPERLINK("http://evil.example","点我")'
+CUSTOMER_LABEL = "+cmd|' /C calc'!A0"
+HOSTILE_CALL = (
+    f"{AGENT}：您好，这里是话术客服，请问有什么可以帮您？\n"
+    f"{CUSTOMER_LABEL}：=1+1 你们这个怎么回事\n"
+    f"{AGENT}：@SUM(1,1) 你搞错了，这个不归我们管\n"
+    f"{CUSTOMER_LABEL}：-2+3 那我要投诉\n"
+)
+
+
+def test_verdict_csv_holds_no_formula(http, keys, server):
+    r = upload(http, keys["supervisor"], HOSTILE_CALL.encode(), name="@evil.txt", team="=team",
+               agent_label=[AGENT], customer_label=[CUSTOMER_LABEL])
+    assert r.status_code == 201, r.text
+    call = r.json()
+    assert call["turns"][2]["text"].startswith("@SUM") and call["turns"][0]["speaker"] == AGENT
+    r = http.post("/v1/keys", json={"name": "=1+2 boss", "role": "supervisor"}, headers=bearer(keys["admin"]))
+    assert r.status_code == 201, r.text
+    evil_key = r.json()["key"]
+    flag_id = next(f["id"] for t in call["turns"] for f in t["flags"])
+    r = http.post(f"/v1/flags/{flag_id}/verdict", json={"verdict": "confirmed", "note": "-1+1 备注"},
+                  headers=bearer(evil_key))
+    assert r.status_code == 200, r.text
+    with httpx.Client(base_url=server.url, timeout=30) as web:
+        _login(web, keys["analyst"])
+        body = web.get("/web/verdicts.csv").text.lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(body)))
+    cells = [value for row in rows for value in row]
+    for value in cells:
+        if value.startswith(("=", "+", "-", "@", "\t", "\r")):
+            float(value)  # only a real number may start with - or +
+    # the hostile values are there, escaped (the test would prove nothing otherwise)
+    for escaped in ("'@evil.txt", f"'{AGENT}", "'@SUM(1,1) 你搞错了，这个不归我们管", "'-1+1 备注", "'=1+2 boss"):
+        assert escaped in cells, escaped
