@@ -108,7 +108,7 @@ def mask_pii(text: str) -> str:
         return text
     chars: list[str] | None = None
     for run in _RUN.finditer(text):
-        if run.end() - run.start() < 5:
+        if run.end() - run.start() < 7:  # every kind has at least 7 digits
             continue
         for start, end, keep in _numbers_in(text, run):
             if chars is None:
@@ -140,12 +140,16 @@ class _Group:
     digits: str  # ASCII digits (and a final X)
 
 
-def _digit_of(ch: str) -> str:
-    if ch in _X:
-        return "X"
-    if ch in _NUMERALS:
-        return str(_NUMERALS[ch])
-    return str(unicodedata.decimal(ch))
+_TO_ASCII = str.maketrans({**{ch: str(d) for ch, d in _NUMERALS.items()}, **{ch: "X" for ch in _X},
+                           **{chr(0xFF10 + d): str(d) for d in range(10)}})
+
+
+def _digits_of(chars: str) -> str:
+    """ASCII digits (and X) for a group: numerals, full-width and any other Unicode decimal digit."""
+    digits = chars.translate(_TO_ASCII)
+    if digits.isascii():
+        return digits
+    return "".join(ch if ch.isascii() else str(unicodedata.decimal(ch)) for ch in digits)
 
 
 def _numbers_in(text: str, run: re.Match[str]) -> list[tuple[int, int, tuple[int, int]]]:
@@ -155,7 +159,7 @@ def _numbers_in(text: str, run: re.Match[str]) -> list[tuple[int, int, tuple[int
         return []
     glued = (run.start() > 0 and text[run.start() - 1].isascii() and text[run.start() - 1].isalpha()) or (
         run.end() < len(text) and text[run.end()].isascii() and text[run.end()].isalpha())
-    groups = [_Group(m.start(), m.end(), "".join(_digit_of(ch) for ch in m.group()))
+    groups = [_Group(m.start(), m.end(), _digits_of(m.group()))
               for m in _GROUP.finditer(text, run.start(), run.end())]
     joinable = [_joinable(text, a, b) for a, b in zip(groups, groups[1:])]
     context = {
