@@ -92,11 +92,18 @@ def _parse_line(line: str) -> dict[str, Any]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    engine = _engine(args, model=not args.no_model, sentiment=args.sentiment)
-    failed = seen = 0
     stream = _open_input(args.file)
+    lines = ((n, line) for n, line in enumerate(stream, 1) if line.strip())
+    try:  # empty, unreadable or non-UTF-8 input is refused before anything heavy loads
+        first = next(lines, None)
+    except UnicodeDecodeError:
+        raise HuashuError(f"{args.file}: 不是 UTF-8 文本 / not UTF-8 text") from None
+    if first is None:
+        raise HuashuError(f"{args.file}: 输入为空 / empty input: no JSON lines to check")
+    engine = _engine(args, model=not args.no_model, sentiment=args.sentiment)
+    failed = 0
     batch = 1 if args.file == "-" else 64  # stdin answers line by line; a file goes in batches
-    pending: list[tuple[int, str]] = []
+    pending: list[tuple[int, str]] = [first]
 
     def flush() -> None:
         nonlocal failed
@@ -108,10 +115,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         pending.clear()
 
     try:
-        for n, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
-            seen += 1
+        if len(pending) >= batch:
+            flush()
+        for n, line in lines:
             pending.append((n, line))
             if len(pending) >= batch:
                 flush()
@@ -121,8 +127,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     finally:
         if stream is not sys.stdin:
             stream.close()
-    if not seen:
-        raise HuashuError(f"{args.file}: 输入为空 / empty input: no JSON lines to check")
     return 1 if failed else 0
 
 
