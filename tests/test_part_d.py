@@ -62,3 +62,17 @@ def test_checker_catches_bad_lines(checker, monkeypatch, capsys, tmp_path):
     assert "d-00003: keys" in out                       # a negative carries no span
     assert "d-00004: split 'test' (train or dev only)" in out
     assert f"d-00005 {dev_line['text']} is too close to dev/dev.jsonl {dev_line['id']}" in out
+
+
+REAL_TURNS = Path(__import__("os").environ.get("HUASHU_REAL_CACHE")
+                  or CLASSIFIER.parent.parent / ".cache" / "real") / "turns.jsonl"
+
+
+@pytest.mark.skipif(not REAL_TURNS.exists(), reason="no real-text cache (corpora/real/extract.py)")
+def test_part_d_copies_no_real_turn(checker, monkeypatch, capsys):
+    """The licence guard: every part-D line stays below 0.5 similarity to every real turn (~5 s of CPU)."""
+    monkeypatch.setattr(sys, "argv", ["check_part_d.py", str(CLASSIFIER / "part-d.jsonl"), "--real", str(REAL_TURNS)])
+    code = checker.main()
+    out = capsys.readouterr().out
+    assert code == 0, out[-3000:]
+    assert "unique real turns" in out

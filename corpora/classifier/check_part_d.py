@@ -2,7 +2,7 @@
 """Check corpora/classifier/part-d.jsonl (authored lines in the register of real e-commerce and
 delivery chat: 亲/亲亲/呢/哦/~/emoji, short turns; issue 12).
 
-    python3 corpora/classifier/check_part_d.py [path/to/part-d.jsonl]
+    python3 corpora/classifier/check_part_d.py [path/to/part-d.jsonl] [--real [turns.jsonl]]
 
 Verifies:
 - schema: keys ``id, text, label, [span], kind, script, style, domain, group, split, pattern,
@@ -18,12 +18,18 @@ Verifies:
   without punctuation, as check_part_b): no near duplicates inside part D (>= 0.8), and every
   part-D line below 0.5 to every dev/test line of parts A-C and to every line of
   ``corpora/dev/dev.jsonl``.
+With ``--real`` it also checks that no line is 0.5 or more similar to any unique turn of the
+real-text cache (``corpora/real/extract.py`` writes ``$HUASHU_REAL_CACHE`` or ``.cache/real``
+``/turns.jsonl``, outside git): the lines were written after reading those sources and must not
+copy them. The real text is never printed, only the line id and the turn's sha1.
 Prints counts per label, pattern, split, script and kind, and exits 1 on any violation.
 Folding to Simplified uses OpenCC (a project dependency) when it can be imported, otherwise
 check_part_b's table.
 """
 import collections
+import hashlib
 import json
+import math
 import os
 import re
 import sys
@@ -39,6 +45,8 @@ MIN_TRAD_SHARE = 0.08
 DEV_SHARE = (0.15, 0.25)          # of groups
 MIN_PER_PATTERN = 10
 SOURCE = "authored-real-register"
+REAL_FLOOR = 0.4                 # the real-turn comparison is exact from this similarity up
+REAL_CACHE = os.path.normpath(os.path.join(CORPORA, "..", ".cache", "real"))
 SPLITS = {"train", "dev"}
 # One family per false-positive pattern (label none) and per miss pattern of issue 12.
 NEG_PATTERNS = {
@@ -75,6 +83,14 @@ def grams(text):
     return cb.bigrams(text), cb.bigrams(cb.normalise(_T2S(text)))
 
 
+def grams_many(texts):
+    """grams() of many texts, with one OpenCC call for all of them (much faster)."""
+    texts = [t.replace("\n", " ") for t in texts]
+    folded = _T2S("\n".join(texts)).split("\n")
+    assert len(folded) == len(texts)
+    return [(cb.bigrams(t), cb.bigrams(cb.normalise(f))) for t, f in zip(texts, folded)]
+
+
 class Index:
     """Bigram postings over many texts: the highest Jaccard of a query against all of them without
     comparing every pair."""
@@ -102,6 +118,32 @@ class Index:
         return best
 
 
+    def scores_from(self, q, floor):
+        """Like scores, exact for every indexed text at ``floor`` or above, and faster: Jaccard >= floor
+        means sharing at least ceil(floor * |q|) of q's bigrams, so one of q's rarest
+        |q| - ceil(floor * |q|) + 1 bigrams must be shared (prefix filtering). Lower scores may be
+        missed."""
+        best = {}
+        for k in (0, 1):
+            a = q[k]
+            if not a:
+                continue
+            gs = sorted(a, key=lambda g: len(self.post[k].get(g, ())))
+            need = len(gs) - math.ceil(floor * len(gs)) + 1
+            cand = set()
+            for g in gs[:need]:
+                cand.update(self.post[k].get(g, ()))
+            for j in cand:
+                b = self.sets[j][k]
+                if min(len(a), len(b)) < floor * max(len(a), len(b)):  # Jaccard <= the size ratio
+                    continue
+                c = len(a & b)
+                s = c / (len(a) + len(b) - c)
+                if s > best.get(j, 0.0):
+                    best[j] = s
+        return best
+
+
 def held_out_lines():
     """(file, id, text) of every dev/test line of parts A-C and every line of corpora/dev/dev.jsonl."""
     out = []
@@ -118,8 +160,26 @@ def held_out_lines():
     return out
 
 
+def real_turns(path):
+    """Unique texts of the real-text cache (corpora/real/extract.py writes turns.jsonl outside git)."""
+    out = set()
+    for line in open(path, encoding="utf-8"):
+        if line.strip():
+            t = json.loads(line)
+            if t.get("dup_of") is None and len(t["text"]) >= 4:
+                out.add(t["text"])
+    return sorted(out)
+
+
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "part-d.jsonl")
+    args = sys.argv[1:]
+    real = None
+    if "--real" in args:  # --real [TURNS.jsonl]: also compare with the real turns (licence guard)
+        k = args.index("--real")
+        nxt = args[k + 1] if k + 1 < len(args) and args[k + 1].endswith(".jsonl") and "part-d" not in args[k + 1] else None
+        real = nxt or os.path.join(os.environ.get("HUASHU_REAL_CACHE") or REAL_CACHE, "turns.jsonl")
+        del args[k:k + (2 if nxt else 1)]
+    path = args[0] if args else os.path.join(HERE, "part-d.jsonl")
     errors = []
     label_set = labels()
     rows = []
@@ -231,6 +291,21 @@ def main():
                 worst = (s, f"{name} {hid}", rows[j]["id"])
     print(f"max similarity to the {len(held)} held-out lines (dev/test of parts A-C, dev.jsonl): "
           f"{worst[0]:.3f} ({worst[1]} vs {worst[2]})")
+    if real:
+        if not os.path.exists(real):
+            errors.append(f"{real}: no real-text cache (build it with corpora/real/extract.py)")
+        else:
+            turns = real_turns(real)
+            top = (0.0, None)
+            for text, q in zip(turns, grams_many(turns)):
+                for j, s in index.scores_from(q, REAL_FLOOR).items():
+                    if s >= cb.LEAK:
+                        errors.append(f"real ({s:.2f}): {rows[j]['id']} is too close to a real turn "
+                                      f"(sha1 {hashlib.sha1(text.encode()).hexdigest()[:12]})")
+                    if s > top[0]:
+                        top = (s, rows[j]["id"])
+            print(f"max similarity to the {len(turns)} unique real turns of {real}: "
+                  f"{top[0]:.3f} ({top[1]}; exact from {REAL_FLOOR} up)")
     return cb.report(errors, [])
 
 
