@@ -48,7 +48,7 @@ from typing import Any
 
 import yaml
 
-PRIVACY_FILE = Path(__file__).resolve().parent.parent / "corpora" / "privacy.yaml"
+from .resources import PRIVACY_FILE
 
 
 def _load(path: Path = PRIVACY_FILE) -> dict[str, Any]:

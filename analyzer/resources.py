@@ -30,6 +30,7 @@ HANDBOOK_DIR = LEXICON_DIR / "handbook"  # one <category>.yaml per category
 CHECKS_FILE = LEXICON_DIR / "checks.yaml"
 CATEGORIES_FILE = CORPORA / "categories.yaml"
 SCORECARD_FILE = CORPORA / "scorecard.yaml"
+PRIVACY_FILE = CORPORA / "privacy.yaml"  # what PII masking recognises
 HANDBOOK_PHRASES = CORPORA / "handbook_phrases.yaml"
 DEV_SET = CORPORA / "dev" / "dev.jsonl"
 CLASSIFIER_DATA = CORPORA / "classifier"  # *.jsonl, the trigger classifier's labelled data
