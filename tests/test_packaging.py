@@ -141,3 +141,17 @@ def test_serve_from_an_unrelated_directory(installed):
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_one_module_names_the_data_files():
+    """Every path into corpora/ or the model artefacts comes from analyzer/resources.py, so the
+    wheel and the checkout read the same files (no ``Path(__file__).parent.parent / "corpora"``)."""
+    import re
+
+    pattern = re.compile(r"""["']corpora["']|__file__\)?[^\n]*["'](corpora|trigger|sentiment)["']""")
+    offenders = []
+    for package in ("analyzer", "api", "models"):
+        for path in (REPO / package).rglob("*.py"):
+            if path.name != "resources.py" and pattern.search(path.read_text(encoding="utf-8")):
+                offenders.append(str(path.relative_to(REPO)))
+    assert offenders == []
