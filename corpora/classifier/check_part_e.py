@@ -69,25 +69,31 @@ def sim(a, b):
 
 
 class Index:
-    """Bigram inverted index: the lines at or above a similarity to a query, without a full scan."""
+    """Bigram inverted index: the lines at or above a similarity to a query, without a full scan.
 
-    def __init__(self, texts):
-        self.grams = [grams(t) for t in texts]
-        self.inv = collections.defaultdict(set)
-        for i, (a, b) in enumerate(self.grams):
-            for x in a | b:
-                self.inv[x].add(i)
+    Each line is a tuple of bigram sets (here raw and normalised); the similarity of two lines is
+    the largest Jaccard over the tuple's positions, counted from shared bigrams per candidate."""
+
+    def __init__(self, texts, gram=None):
+        self.gram = gram or grams
+        self.grams = [self.gram(t) for t in texts]
+        self.inv = collections.defaultdict(list)
+        for i, g in enumerate(self.grams):
+            for k, part in enumerate(g):
+                for x in part:
+                    self.inv[k, x].append(i)
 
     def near(self, g, threshold):
-        cand = set()
-        for x in g[0] | g[1]:
-            cand |= self.inv.get(x, set())
-        out = []
-        for j in cand:
-            s = sim(g, self.grams[j])
-            if s >= threshold:
-                out.append((s, j))
-        return out
+        best = {}
+        for k, part in enumerate(g):
+            shared = collections.Counter()
+            for x in part:
+                shared.update(self.inv.get((k, x), ()))
+            for j, c in shared.items():
+                s = c / (len(part) + len(self.grams[j][k]) - c)
+                if s > best.get(j, 0.0):
+                    best[j] = s
+        return [(s, j) for j, s in best.items() if s >= threshold]
 
     def best(self, g):
         return max(self.near(g, 0.0) or [(0.0, None)])
@@ -134,6 +140,43 @@ def leak_report(rows, errors, limit=cb.LEAK):
     return worst[0]
 
 
+def row_problems(o, labels):
+    """The problems of one record (fields already checked): messages, empty when it is fine."""
+    w, t, span = o["id"], o["text"], o["span"]
+    pos = o["label"] != "none"
+    checks = [
+        (re.fullmatch(r"e-\d{5}", str(w)), "bad id"),
+        (re.fullmatch(r"e-g\d{4}", str(o["group"])), "bad group"),
+        (o["label"] in labels, f"label {o['label']!r} not in categories.yaml"),
+        (o["kind"] in KINDS, "bad kind"),
+        (o["script"] in cb.SCRIPTS, "bad script"),
+        (o["style"] in cb.STYLES, "bad style"),
+        (o["domain"] in cb.DOMAINS, "bad domain"),
+        (o["split"] in SPLITS, "split must be train or dev"),
+        (o["source"] == SOURCE, f"source must be {SOURCE}"),
+        (isinstance(o["pattern"], str) and re.fullmatch(r"[a-z_]+", o["pattern"]), "bad pattern tag"),
+        ((not pos) == (o["kind"] in ("hard_negative", "neutral")), "label/kind mismatch"),
+        (isinstance(t, str) and 2 <= len(t) <= MAX_LEN, f"length outside 2..{MAX_LEN}"),
+        (t == t.strip(), "surrounding whitespace"),
+        (not (o["style"] == "asr" and cb.PUNCT.search(t)), "asr line with punctuation"),
+        (not (o["script"] == "simplified" and any(c in cs.TRAD_ONLY for c in t)),
+         "simplified line with Traditional characters"),
+        (not (o["script"] == "traditional" and not any(c in cs.TRAD_ONLY for c in t)),
+         "traditional line without a Traditional-only character"),
+        (not (o["script"] == "traditional" and any(c in cs.SIMP_ONLY for c in t)),
+         "traditional line with Simplified-only characters"),
+    ]
+    if pos:
+        checks += [
+            (isinstance(span, str) and span and span in t, "span is not a substring of text"),
+            (isinstance(span, str) and len(span) >= 2, "span shorter than two characters"),
+            (isinstance(span, str) and not set(span) <= FILLERS, "span of fillers only"),
+        ]
+    else:
+        checks.append((span is None, "span must be null on label none"))
+    return [f"{w}: {msg}: {t}" for ok, msg in checks if not ok]
+
+
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "part-e.jsonl")
     cats = categories()
@@ -156,39 +199,7 @@ def main():
             rows.append(o)
     group_split = {}
     for o in rows:
-        w, t, span = o["id"], o["text"], o["span"]
-        pos = o["label"] != "none"
-        checks = [
-            (re.fullmatch(r"e-\d{5}", str(w)), "bad id"),
-            (re.fullmatch(r"e-g\d{4}", str(o["group"])), "bad group"),
-            (o["label"] in labels, f"label {o['label']!r} not in categories.yaml"),
-            (o["kind"] in KINDS, "bad kind"),
-            (o["script"] in cb.SCRIPTS, "bad script"),
-            (o["style"] in cb.STYLES, "bad style"),
-            (o["domain"] in cb.DOMAINS, "bad domain"),
-            (o["split"] in SPLITS, "split must be train or dev"),
-            (o["source"] == SOURCE, f"source must be {SOURCE}"),
-            (isinstance(o["pattern"], str) and re.fullmatch(r"[a-z_]+", o["pattern"]), "bad pattern tag"),
-            ((not pos) == (o["kind"] in ("hard_negative", "neutral")), "label/kind mismatch"),
-            (isinstance(t, str) and 2 <= len(t) <= MAX_LEN, f"length outside 2..{MAX_LEN}"),
-            (t == t.strip(), "surrounding whitespace"),
-            (not (o["style"] == "asr" and cb.PUNCT.search(t)), "asr line with punctuation"),
-            (not (o["script"] == "simplified" and any(c in cs.TRAD_ONLY for c in t)),
-             "simplified line with Traditional characters"),
-            (not (o["script"] == "traditional" and not any(c in cs.TRAD_ONLY for c in t)),
-             "traditional line without a Traditional-only character"),
-            (not (o["script"] == "traditional" and any(c in cs.SIMP_ONLY for c in t)),
-             "traditional line with Simplified-only characters"),
-        ]
-        if pos:
-            checks += [
-                (isinstance(span, str) and span and span in t, "span is not a substring of text"),
-                (isinstance(span, str) and len(span) >= 2, "span shorter than two characters"),
-                (isinstance(span, str) and not set(span) <= FILLERS, "span of fillers only"),
-            ]
-        else:
-            checks.append((span is None, "span must be null on label none"))
-        errors += [f"{w}: {msg}: {t}" for ok, msg in checks if not ok]
+        errors += row_problems(o, labels)
         if group_split.setdefault(o["group"], o["split"]) != o["split"]:
             errors.append(f"group {o['group']}: lines in more than one split")
     for i, c in collections.Counter(o["id"] for o in rows).items():
