@@ -88,7 +88,6 @@ _ID_CONTEXT = _context(_DATA["id_words"])
 _CARD_CONTEXT = _context(_DATA["card_words"])
 _AMOUNT_BEFORE = re.compile("(?:" + "|".join(re.escape(w) for w in _DATA["amount_before"]) + r")\s*$")
 _AMOUNT_AFTER = re.compile(r"\s*(?:" + "|".join(re.escape(w) for w in _DATA["amount_after"]) + ")")
-_PLUS_BEFORE = re.compile(r"[+＋]\s*$")
 
 
 def mask_enabled() -> bool:
@@ -164,8 +163,7 @@ def _numbers_in(text: str, run: re.Match[str]) -> list[tuple[int, int, tuple[int
     joinable = [_joinable(text, a, b) for a, b in zip(groups, groups[1:])]
     context = {
         "phone": bool(_PHONE_CONTEXT.search(before)), "id": bool(_ID_CONTEXT.search(before)),
-        "card": bool(_CARD_CONTEXT.search(before)), "plus": bool(_PLUS_BEFORE.search(before)),
-        "glued": glued,
+        "card": bool(_CARD_CONTEXT.search(before)), "glued": glued,
     }
     found = []
     i = 0
