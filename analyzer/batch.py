@@ -62,7 +62,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import HuashuError, IngestError, Transcript
+from .config import Config
+from .model import CallAnalysis, HuashuError, IngestError
+from .pipeline import Pipeline, build
 
 TABLES = ("calls", "turns", "flags", "agents", "teams", "days", "errors")
 XLSX_MAX_ROWS = 1_048_575
@@ -70,44 +72,36 @@ _DATE_DIR = re.compile(r"^(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})$")
 _DATE_IN_NAME = re.compile(r"(?<!\d)(20\d{2}|19\d{2})[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])(?!\d)")
 _DATETIME_IN_TEXT = re.compile(
     r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+|T)\d{1,2}:\d{2}")
-_EMPLOYEE_ID = re.compile(r"工[号號]\s*[:：]?\s*(\d{2,})")
 _SKIPPED_NAMES = re.compile(r"^(\.|~\$)|^(Thumbs\.db|desktop\.ini)$", re.IGNORECASE)
 
 
 # -- options and per-process state ---------------------------------------------------------
 @dataclass(frozen=True)
 class Options:
-    """What every worker needs to analyse a file the same way (hashable: it keys the cache)."""
+    """What every worker needs to analyse a file the same way (hashable: it keys the cache): the
+    pipeline's configuration and how to read the files."""
 
-    lexicons: tuple[str, ...] = ()
-    model: bool = False  # the fine-tuned trigger classifier fused with the lexicon
-    sentiment: str = "auto"  # auto · baseline · finetuned · none (see analyzer.sentiment)
-    scorecard: tuple[str, ...] = ()  # company scorecard files merged over corpora/scorecard.yaml
-    channel: str = "auto"  # call · chat · auto
+    config: Config = field(default_factory=lambda: Config(model="off"))
     fmt: str | None = None  # input format, None = detect
     agent_labels: tuple[str, ...] = ()
     customer_labels: tuple[str, ...] = ()
     mask_pii: bool | None = None  # mask personal numbers (analyzer.privacy); None: HUASHU_MASK_PII, default on
 
-
-@dataclass
-class WorkerState:
-    engine: Any
-    sentiment: Any  # an analyzer.sentiment model, or None
-    sentiment_name: str | None
-    scorecard: Any
-    mood: Any
+    @classmethod
+    def of(cls, *, sentiment: str = "auto", model: bool = False, **reading: Any) -> Options:
+        """Options with the environment's configuration and these changes (tests, benchmarks)."""
+        return cls(Config().with_(sentiment=sentiment, model="on" if model else "off"), **reading)
 
 
-_STATE: dict[Options, WorkerState] = {}
+_STATE: dict[Options, Pipeline] = {}
 _COUNTS = {"builds": 0, "chunks": 0}
 
 
-def worker_state(options: Options) -> WorkerState:
-    """The engine, sentiment model and scorecard for these options, built once per process."""
-    state = _STATE.get(options)
+def worker_state(options: Options) -> Pipeline:
+    """The pipeline for these options, built once per process (here, or on each Dask worker)."""
+    state = _STATE.get(options.config)
     if state is None:
-        state = _STATE[options] = _build_state(options)
+        state = _STATE[options.config] = build(options.config)
         _COUNTS["builds"] += 1
     return state
 
@@ -115,34 +109,6 @@ def worker_state(options: Options) -> WorkerState:
 def worker_info() -> dict[str, int]:
     """This process's pid, how many times it built a state and how many chunks it ran."""
     return {"pid": os.getpid(), **_COUNTS}
-
-
-def _build_state(options: Options) -> WorkerState:
-    from .engine import Engine
-    from .mood import MoodParams
-    from .scorecard import Scorecard
-
-    try:
-        engine = Engine(options.lexicons, model=options.model).initialize()
-    except ImportError as exc:
-        raise HuashuError(f"模型依赖缺失 / model dependencies missing ({exc.name}); "
-                          "use --no-model for the lexicon alone") from None
-    except RuntimeError as exc:  # models.classifier.ModelUnavailable: one line saying what to run
-        if type(exc).__name__ != "ModelUnavailable":
-            raise
-        raise HuashuError(f"{exc} — 或用 / or use --no-model for the lexicon alone") from None
-    model, name = _sentiment_model(options.sentiment)
-    return WorkerState(engine=engine, sentiment=model, sentiment_name=name,
-                       scorecard=Scorecard.load(options.scorecard), mood=MoodParams.from_config(options.scorecard))
-
-
-def _sentiment_model(kind: str) -> tuple[Any, str | None]:
-    if kind == "none":
-        return None, None
-    from . import sentiment
-
-    model = sentiment.load(kind)
-    return model, (model.name if model is not None else None)
 
 
 def _preload(options: Options) -> str | None:
@@ -299,7 +265,7 @@ def _masked_job(job: Job) -> Job:
                    meta=Meta(agent=mask_optional(job.meta.agent), team=mask_optional(job.meta.team), date=job.meta.date))
 
 
-def analyse_job(job: Job, options: Options, state: WorkerState) -> dict[str, Any]:
+def analyse_job(job: Job, options: Options, state: Pipeline) -> dict[str, Any]:
     from .ingest import parse_transcript
     from .privacy import mask_transcript, mask_wanted
 
@@ -313,12 +279,7 @@ def analyse_job(job: Job, options: Options, state: WorkerState) -> dict[str, Any
                              customer_labels=options.customer_labels)
         if masked:  # before analysis: flag offsets point into the masked text
             mask_transcript(t)
-        state.engine.analyze(t)
-        if state.sentiment is not None:
-            from .sentiment import annotate
-
-            annotate(t, state.sentiment, overwrite=False)
-        return _call_result(job, t, options, state)
+        return _call_result(job, state.analyze(t), state)
     except HuashuError as exc:
         return {"index": job.index, "error": {"file": job.path, "reason": str(exc)}}
     except Exception as exc:  # noqa: BLE001 (a bug on one file must not stop a run of thousands)
@@ -326,13 +287,13 @@ def analyse_job(job: Job, options: Options, state: WorkerState) -> dict[str, Any
                 "error": {"file": job.path, "reason": f"内部错误 / internal error: {type(exc).__name__}: {exc}"}}
 
 
-def _call_result(job: Job, t: Transcript, options: Options, state: WorkerState) -> dict[str, Any]:
+def _call_result(job: Job, a: CallAnalysis, state: Pipeline) -> dict[str, Any]:
     from .lexicon import load_categories
-    from .mood import course, mood_of
+    from .mood import mood_of
+    from .report import to_html
 
-    card = state.scorecard.score(t, options.channel)
-    mood = course(t, state.mood)
-    agent = job.meta.agent or agent_of(t)
+    t, card, mood, summary = a.transcript, a.scorecard, a.mood, a.summary
+    agent = job.meta.agent or a.call["agent"]["name"]
     date = job.meta.date or call_date(job.data or b"", t) or job.path_date
     team = job.meta.team or job.path_team
     link = f"calls/{slug(job.rel, job.path)}.html"
@@ -358,12 +319,12 @@ def _call_result(job: Job, t: Transcript, options: Options, state: WorkerState) 
         "customer_turns": len(customer_turns),
         "duration_s": round(max(times) - min(times), 1) if len(times) > 1 else None,
         "flags": n_flags,
-        "flags_per_100_agent_turns": round(100 * n_flags / len(agent_turns), 1) if agent_turns else None,
+        "flags_per_100_agent_turns": summary["flags_per_100_agent_turns"],
     }
     for category in load_categories():
         row[f"flags_{category}"] = by_category.get(category, 0)
     row.update({
-        "sentiment_model": state.sentiment_name,
+        "sentiment_model": a.sentiment_model,
         "rated_turns": len(rated),
         "negative_turns": labels.get("negative", 0),
         "positive_turns": labels.get("positive", 0),
@@ -406,29 +367,10 @@ def _call_result(job: Job, t: Transcript, options: Options, state: WorkerState) 
                 "confidence": f.confidence, "source": f.source, "rewrite": f.rewrite,
             })
     return {"index": job.index, "call": row, "turns": turns, "flags": flags,
-            "html": call_html(t, card, mood, agent=agent, team=team, date=date)}
+            "html": to_html(a, back_link="../report.html")}
 
 
-def agent_of(t: Transcript) -> str | None:
-    """The call's agent: the most frequent agent speaker label, in Simplified characters (工號7 and
-    工号7 are one agent); a bare role label (坐席, 客服) gives way to an employee number the agent
-    states (工号1024)."""
-    from .ingest import AGENT_LABELS
-    from .normalize import normalize
-
-    labels = Counter(turn.speaker.strip() for turn in t.agent_turns if turn.speaker and turn.speaker.strip())
-    if not labels:
-        return None
-    label = labels.most_common(1)[0][0]
-    generic = {x.casefold() for x in AGENT_LABELS}
-    if label.casefold() in generic:
-        for turn in t.agent_turns:
-            if m := _EMPLOYEE_ID.search(turn.text):
-                return f"工号{m.group(1)}"
-    return normalize(label).text
-
-
-def call_date(data: bytes, t: Transcript) -> str | None:
+def call_date(data: bytes, t) -> str | None:
     """The date of the call's first date-time timestamp (YYYY-MM-DD), if its times are date-times."""
     if t.format == "xlsx":
         return _xlsx_date(data)
@@ -590,12 +532,13 @@ def _progress(total: int, enabled: bool | None):
 
 
 def run_report(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str] | None, *,
-               options: Options = Options(), meta: str | os.PathLike[str] | None = None,
+               options: Options | None = None, meta: str | os.PathLike[str] | None = None,
                workers: int | None = None, scheduler: str | None = None, chunk_size: int = 32,
                progress: bool | None = None, xlsx: bool = True, html_report: bool = True,
                worst: int = 20, on_result=None) -> Report:
     """Analyse every transcript under ``paths`` and write the report to ``out`` (None: tables only).
     ``on_result(result)``, when given, sees each file's result as it arrives (a call or an error)."""
+    options = options or Options()
     started = time.perf_counter()
     jobs, missing = find_files(paths, exclude=[meta] if meta else [])
     _attach_meta(jobs, read_meta(meta) if meta else {})
@@ -748,49 +691,6 @@ def _for_files(df):
     return df
 
 
-# -- the annotated view of one call --------------------------------------------------------
-def call_html(t: Transcript, card: dict[str, Any], mood: dict[str, Any], *, agent: str | None = None,
-              team: str | None = None, date: str | None = None) -> str:
-    """``analyzer.report.to_html`` with the call's scorecard, mood and escalations added."""
-    from .report import to_html
-
-    page = to_html(t)
-    mark = {True: "✔", False: "✘", None: "—"}
-    rows = "".join(
-        f"<tr class='p{str(item['passed']).lower()}'><td>{mark[item['passed']]}</td>"
-        f"<td>{html.escape(item['label_zh'])}<br><small>{html.escape(item['label_en'])}</small></td>"
-        f"<td>{html.escape(_shown(item['value']))}</td><td><small>{html.escape(item['source'])}</small></td></tr>"
-        for item in card["items"]
-    )
-    who = " · ".join(html.escape(x) for x in (agent, team, date) if x)
-    sat = mood["satisfaction"]
-    series = " ".join(f"{p['turn']}:{p['mood']:+.2f}{'!' if p['anger'] else ''}" for p in mood["series"])
-    escalations = "".join(
-        f"<li>turn {e['customer_turn']} ← {html.escape(', '.join(f['rule'] for f in e['flags']))}: "
-        f"{e['before']:+.2f} → {e['after']:+.2f}{' · angry' if e['anger'] else ''}"
-        f"{'' if e['resolved'] else ' · unresolved'}</li>" for e in mood["escalations"])
-    block = f"""
-<style>.sc{{border-collapse:collapse;width:100%;font-size:.9rem;margin-top:1rem}}.sc td{{border-bottom:1px solid #eee;padding:.25rem .4rem;vertical-align:top}}
-.ptrue td:first-child{{color:#1e7e34}}.pfalse td:first-child{{color:#c0392b}}.pnone td:first-child{{color:#999}}</style>
-<h2>评分卡 / scorecard{(' · ' + who) if who else ''}</h2>
-<p><a href="../report.html">← 报告 / report</a> · 通过 / passed {card['passed']} · 未通过 / failed {card['failed']}
- · 不适用 / n/a {card['not_applicable']} · channel {html.escape(card['channel'])}</p>
-<table class="sc">{rows}</table>
-<h2>客户情绪 / customer mood</h2>
-<p>满意度 / satisfaction: {'—' if sat is None else f'{sat:.2f}'} · {html.escape(series) or '无情绪数据 / no sentiment'}</p>
-{f'<ul>{escalations}</ul>' if escalations else ''}
-"""
-    return page.replace("</body>", block + "</body>", 1)
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
 # -- the HTML report -----------------------------------------------------------------------
 _REPORT_CSS = """
 body{font-family:system-ui,"PingFang SC","Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2rem auto;max-width:72rem;color:#222;line-height:1.5;padding:0 1rem}
@@ -802,7 +702,8 @@ td:first-child,th:first-child,td.l,th.l{text-align:left} th{background:#f3f6fa}
 """
 
 
-def report_html(tables: dict[str, Any], *, options: Options = Options(), seconds: float = 0.0, worst: int = 20) -> str:
+def report_html(tables: dict[str, Any], *, options: Options | None = None, seconds: float = 0.0, worst: int = 20) -> str:
+    options = options or Options()
     calls, errors = tables["calls"], tables["errors"]
     n_calls = len(calls)
     turns = int(calls["turns"].sum()) if n_calls else 0
@@ -820,7 +721,7 @@ def report_html(tables: dict[str, Any], *, options: Options = Options(), seconds
     parts = [
         "<h1>话术 Huashu · 批量报告 / batch report</h1>",
         (f"<p class='note'>{n_calls} calls · {len(errors)} unreadable · {seconds:.1f} s · "
-         f"trigger model: {'lexicon + classifier' if options.model else 'lexicon'} · "
+         f"trigger model: {'lexicon + classifier' if options.config.model_on_uploads else 'lexicon'} · "
          f"sentiment: {html.escape(model or 'none (satisfaction not estimated)')} · {html.escape(font_note)}</p>"),
         "<div class='kpi'>" + "".join(f"<div>{html.escape(k)}<b>{html.escape(str(v))}</b></div>" for k, v in kpis) + "</div>",
     ]
@@ -1005,10 +906,12 @@ def add_report_parser(sub, parents: Sequence[argparse.ArgumentParser] = ()) -> a
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (e.g. tcp://10.0.0.5:8786)")
     p.add_argument("--chunk-size", type=int, default=32, help="files per Dask task (default 32)")
     p.add_argument("--no-model", action="store_true", help="只用词库 / the lexicon alone, without the classifier")
-    p.add_argument("--sentiment", choices=("auto", "baseline", "finetuned", "none"), default="auto",
-                   help="customer sentiment model (auto: the fine-tuned one if present, else the baseline)")
-    p.add_argument("--scorecard", action="append", metavar="FILE", help="company scorecard file (repeatable)")
-    p.add_argument("--channel", choices=("auto", "call", "chat"), default="auto")
+    p.add_argument("--sentiment", choices=("auto", "baseline", "finetuned", "none"),
+                   help="customer sentiment model (default HUASHU_SENTIMENT, else auto: the fine-tuned one if "
+                        "present, else the baseline)")
+    p.add_argument("--scorecard", action="append", metavar="FILE",
+                   help="company scorecard file (repeatable; also HUASHU_SCORECARD)")
+    p.add_argument("--channel", choices=("auto", "call", "chat"), help="default HUASHU_CHANNEL, else auto")
     p.add_argument("--input-format", choices=("speaker-text", "csv", "tsv", "json", "jsonl", "xlsx"))
     p.add_argument("--agent-label", action="append", metavar="LABEL")
     p.add_argument("--customer-label", action="append", metavar="LABEL")
@@ -1024,13 +927,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise HuashuError("--workers 须 ≥ 1 / --workers must be at least 1")
     from .privacy import mask_wanted
 
-    from_env = [p for p in os.environ.get("HUASHU_LEXICON", "").split(os.pathsep) if p]
     options = Options(
-        lexicons=tuple(from_env + list(getattr(args, "lexicon", None) or [])),
-        model=not args.no_model,
-        sentiment=args.sentiment,
-        scorecard=tuple(args.scorecard or ()),
-        channel=args.channel,
+        config=Config().with_args(args, model=not args.no_model),
         fmt=args.input_format,
         agent_labels=tuple(args.agent_label or ()),
         customer_labels=tuple(args.customer_label or ()),

@@ -1,4 +1,5 @@
-"""``huashu``: check utterances, analyse transcripts, evaluate, test lexicon files, serve the API.
+"""``huashu``: check utterances, analyse transcripts, evaluate, test lexicon files; ``serve``, ``keys``,
+``train`` and ``train-sentiment`` come from the service and the training code as plugins.
 
 Every error a user can cause ends as one line on stderr (file and line where there is one) and a
 non-zero exit status, never a traceback.
@@ -18,27 +19,25 @@ from .sanitize import escape_unsafe, json_int, walk_json
 EXIT_USAGE = 2
 
 
-def _lexicon_files(args: argparse.Namespace) -> list[str]:
-    from_env = [p for p in os.environ.get("HUASHU_LEXICON", "").split(os.pathsep) if p]
-    return from_env + list(args.lexicon or [])
+def _config(args: argparse.Namespace, *, model: bool | None = None):
+    """The configuration (``HUASHU_*``) with this command's flags over it."""
+    from .config import Config
+
+    return Config().with_args(args, model=model)
 
 
-def _engine(args: argparse.Namespace, model: bool = False, sentiment: str = "none"):
-    """The engine; with ``model`` the fine-tuned classifier too (``--no-model`` turns it off).
-    A model that cannot be loaded is one clear line telling what to run, never a traceback."""
+def _pipeline(args: argparse.Namespace, *, model: bool):
+    from .pipeline import build
+
+    return build(_config(args, model=model))
+
+
+def _engine(args: argparse.Namespace):
+    """The lexicon alone (``huashu lexicon``, the lexicon side of ``huashu eval``)."""
     from .engine import Engine
 
-    if not model:
-        return Engine(_lexicon_files(args), sentiment=sentiment).initialize()
-    try:
-        from models.classifier import ModelUnavailable
-    except ImportError as exc:
-        raise HuashuError(f"模型依赖缺失 / model dependencies missing ({exc.name}): run `make setup`, "
-                          f"or use --no-model for the lexicon alone") from None
-    try:
-        return Engine(_lexicon_files(args), model=True, sentiment=sentiment).initialize()
-    except ModelUnavailable as exc:
-        raise HuashuError(f"{exc} — 或用 / or use --no-model for the lexicon alone") from None
+    config = _config(args)
+    return Engine(config.lexicon, cache_dir=config.cache_dir, lexicon_cache=config.lexicon_cache).initialize()
 
 
 def _open_input(path: str) -> TextIO:
@@ -51,22 +50,16 @@ def _open_input(path: str) -> TextIO:
 
 
 # -- check ---------------------------------------------------------------------------------
-def check_line(engine, line: str) -> dict[str, Any]:
-    """One JSON Lines record in, one result out (an ``error`` field instead of raising)."""
-    return check_lines(engine, [line])[0]
+def check_lines(pipeline, lines: list[str]) -> list[dict[str, Any]]:
+    """JSON Lines records in, one result each (an ``error`` field instead of raising); the valid
+    ones go through ``pipeline.check`` in one batch."""
+    from .pipeline import Utterance
 
-
-def check_lines(engine, lines: list[str]) -> list[dict[str, Any]]:
-    """Many records at once: the valid ones go through ``engine.check_many`` in one batch."""
     parsed = [_parse_line(line) for line in lines]
-    from .sentiment import rate_many
-
     todo = [r for r in parsed if "error" not in r]
-    texts, roles = [r.pop("text") for r in todo], [r.pop("role") for r in todo]
-    flags = engine.check_many(texts, roles) if todo else []
-    moods = rate_many(getattr(engine, "sentiment", None), texts, roles)
-    for r, found, mood in zip(todo, flags, moods):
-        r["flags"], r["sentiment"] = [f.to_dict() for f in found], mood
+    utterances = [Utterance(r.pop("text"), r.pop("role"), r.pop("context")) for r in todo]
+    for r, result in zip(todo, pipeline.check(utterances) if todo else []):
+        r.update(result.to_dict())
     return parsed
 
 
@@ -83,12 +76,14 @@ def _parse_line(line: str) -> dict[str, Any]:
         uid = record.get("id")
         return {"id": uid if walk_json(uid) is None else None, "error": escape_unsafe(found)}
     uid = record.get("id")
-    text, role = record.get("text"), record.get("role", AGENT)
+    text, role, context = record.get("text"), record.get("role", AGENT), record.get("context")
     if not isinstance(text, str):
         return {"id": uid, "error": "缺少 text 字段 / missing 'text' (a string)"}
     if role not in ROLES:
         return {"id": uid, "error": f"role 须为 agent 或 customer / role must be one of {list(ROLES)}"}
-    return {"id": uid, "text": text, "role": role}
+    if context is not None and not isinstance(context, str):
+        return {"id": uid, "error": "context 须为字符串 / 'context' must be a string (the customer's last turn)"}
+    return {"id": uid, "text": text, "role": role, "context": context}
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -100,14 +95,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise HuashuError(f"{args.file}: 不是 UTF-8 文本 / not UTF-8 text") from None
     if first is None:
         raise HuashuError(f"{args.file}: 输入为空 / empty input: no JSON lines to check")
-    engine = _engine(args, model=not args.no_model, sentiment=args.sentiment)
+    pipeline = _pipeline(args, model=not args.no_model)
     failed = 0
     batch = 1 if args.file == "-" else 64  # stdin answers line by line; a file goes in batches
     pending: list[tuple[int, str]] = [first]
 
     def flush() -> None:
         nonlocal failed
-        for (n, _), result in zip(pending, check_lines(engine, [line for _, line in pending])):
+        for (n, _), result in zip(pending, check_lines(pipeline, [line for _, line in pending])):
             if "error" in result:
                 failed += 1
                 print(f"{args.file}:{n}: {result['error']}", file=sys.stderr)
@@ -147,14 +142,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     if mask_wanted(args.mask_pii):  # before analysis: flag offsets point into the masked text
         mask_transcript(transcript)
-    _engine(args, model=not args.no_model, sentiment=args.sentiment).analyze(transcript)
+    analysis = _pipeline(args, model=not args.no_model).analyze(transcript)
     if args.format == "json":
-        out = json.dumps(report.to_dict(transcript), ensure_ascii=False, indent=2) + "\n"
+        out = json.dumps(report.to_dict(analysis), ensure_ascii=False, indent=2) + "\n"
     elif args.format == "html":
-        out = report.to_html(transcript)
+        out = report.to_html(analysis)
     else:
         color = args.out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        out = report.to_text(transcript, color=color)
+        out = report.to_text(analysis, color=color)
     if args.out:
         try:
             Path(args.out).write_text(out, encoding="utf-8")
@@ -169,8 +164,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate, format_table, load_dataset
 
+    if args.real is not None:  # the real-text benchmark (analyzer/real_eval.py)
+        from .real_eval import format_real, run
+
+        result = run(args, _config(args))
+        print(json.dumps(result, ensure_ascii=False, indent=2) if args.format == "json" else format_real(result))
+        return 0
     items = load_dataset(args.data)
-    fused = None if args.no_model else _engine(args, model=True)
+    fused = None if args.no_model else _pipeline(args, model=True).engine
     result = evaluate(fused.lexicon_only() if fused else _engine(args), items, fused)
     if args.format == "json":
         print(json.dumps(result, ensure_ascii=False, indent=2))
@@ -196,38 +197,6 @@ def cmd_lexicon(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-# -- train ---------------------------------------------------------------------------------
-def _train_arguments(p: argparse.ArgumentParser) -> None:
-    from models.options import add_arguments  # light: no numpy, no torch
-
-    add_arguments(p)
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    try:
-        from models.train import run_from_args
-    except ImportError as exc:
-        raise HuashuError(f"训练依赖缺失 / training dependencies missing ({exc.name}): run `make setup`") from None
-    return run_from_args(args)
-
-
-# -- serve and keys (the HTTP service; ``api`` is imported here only, never at module level) -----
-def cmd_serve(args: argparse.Namespace) -> int:
-    from api.cli import serve
-
-    return serve(args.host, args.port, args.workers)
-
-
-def cmd_keys(args: argparse.Namespace) -> int:
-    from api import cli as api_cli
-
-    if args.action == "create":
-        return api_cli.keys_create(args.role, args.name)
-    if args.action == "revoke":
-        return api_cli.keys_revoke(args.id)
-    return api_cli.keys_list()
-
-
 # -- wiring --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -241,8 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", parents=[lex], help="检查 JSON Lines 话语 / check JSON Lines utterances")
     p.add_argument("file", nargs="?", default="-", help="JSON Lines file, or - for stdin")
     p.add_argument("--no-model", action="store_true", help="只用词库 / the lexicon alone, without the classifier")
-    p.add_argument("--sentiment", choices=("auto", "baseline", "finetuned", "none"), default="auto",
-                   help="客户情绪模型 / customer-sentiment model (auto: fine-tuned if present, else baseline)")
+    p.add_argument("--sentiment", choices=("auto", "baseline", "finetuned", "none"),
+                   help="客户情绪模型 / customer-sentiment model (default HUASHU_SENTIMENT, else auto: fine-tuned "
+                        "if present, else baseline)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("analyze", parents=[lex], help="分析一通对话 / analyse one transcript")
@@ -256,49 +226,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agent-label", action="append", metavar="LABEL", help="该说话人是坐席 / this speaker is the agent")
     p.add_argument("--customer-label", action="append", metavar="LABEL", help="该说话人是客户 / this speaker is the customer")
     p.add_argument("--no-model", action="store_true", help="只用词库 / the lexicon alone, without the classifier")
-    p.add_argument("--sentiment", choices=("auto", "baseline", "finetuned", "none"), default="auto",
-                   help="客户情绪模型 / customer-sentiment model (auto: fine-tuned if present, else baseline)")
+    p.add_argument("--sentiment", choices=("auto", "baseline", "finetuned", "none"),
+                   help="客户情绪模型 / customer-sentiment model (default HUASHU_SENTIMENT, else auto: fine-tuned "
+                        "if present, else baseline)")
+    p.add_argument("--scorecard", action="append", metavar="FILE",
+                   help="公司评分卡文件 / company scorecard file (repeatable; also HUASHU_SCORECARD)")
+    p.add_argument("--channel", choices=("auto", "call", "chat"),
+                   help="渠道 / the channel: call, chat or auto (default HUASHU_CHANNEL, else auto)")
     p.set_defaults(func=cmd_analyze)
-
-    p = sub.add_parser("train", help="训练分类器 / train the classifier (baseline + transformer), evaluate, "
-                                     "write models/trigger/")
-    _train_arguments(p)
-    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", parents=[lex], help="在标注集上评测 / evaluate on a labelled set")
     p.add_argument("--data", default=None, help="JSON Lines with text and label (default: corpora/dev/dev.jsonl)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--no-model", action="store_true",
                    help="只评测词库 / the lexicon alone (default: also lexicon + model, side by side)")
+    p.add_argument("--real", nargs="?", const="", metavar="DIR",
+                   help="真实语料评测 / the real-text benchmark (corpora/real/) on the turn cache DIR "
+                        "(default $HUASHU_REAL_CACHE, else .cache/real)")
+    p.add_argument("--part", choices=("dev", "test", "all"), default="dev",
+                   help="--real: dev（默认，误差分析）；test 每个模型版本只读一次 / dev (default, error analysis); "
+                        "test is read once per model release, never for tuning")
+    p.add_argument("--previous-model", metavar="DIR", help="--real: 同时评测旧模型 / also a previous trigger-model "
+                   "folder (like models/trigger)")
+    p.add_argument("--context", action=argparse.BooleanOptionalAction, default=True,
+                   help="--real: 传入上一句客户话语 / pass the customer's previous turn as context (default on)")
+    p.add_argument("--real-data", metavar="DIR", help=argparse.SUPPRESS)  # samples/ and labels/ (tests)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("lexicon", parents=[lex], help="运行词库条目的例句 / run lexicon entries' examples")
     p.add_argument("files", nargs="*", help="only entries from these files (default: all loaded)")
     p.set_defaults(func=cmd_lexicon)
 
-    from models.sentiment_train import add_parser as add_train_sentiment  # light: no numpy, no torch
-
     from .batch import add_report_parser  # light: pandas, Dask, matplotlib load when it runs
 
     add_report_parser(sub, [lex])
-    add_train_sentiment(sub)
-
-    p = sub.add_parser("serve", help="运行 HTTP 服务 / run the HTTP service (settings: HUASHU_* variables)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1, help="worker processes (use PostgreSQL for more than one)")
-    p.set_defaults(func=cmd_serve)
-
-    p = sub.add_parser("keys", help="管理 API 密钥 / manage API keys")
-    keys = p.add_subparsers(dest="action", required=True)
-    k = keys.add_parser("create", help="新建密钥并打印 / create a key and print it")
-    k.add_argument("--role", required=True, choices=("agent", "supervisor", "analyst", "admin"))
-    k.add_argument("--name", required=True)
-    keys.add_parser("list", help="列出密钥（不含密钥本身） / list keys, without secrets")
-    k = keys.add_parser("revoke", help="吊销密钥 / revoke a key")
-    k.add_argument("id", type=int)
-    p.set_defaults(func=cmd_keys)
+    for plugin in _plugins():  # huashu serve/keys (api), huashu train/train-sentiment (models)
+        plugin(sub, [lex])
     return parser
+
+
+def _plugins():
+    """The sub-commands other layers add (``[project.entry-points."huashu.commands"]``), so this
+    module imports neither the service nor the training code."""
+    from importlib.metadata import entry_points
+
+    return [ep.load() for ep in sorted(entry_points(group="huashu.commands"), key=lambda ep: ep.name)]
 
 
 def main(argv: list[str] | None = None) -> int:

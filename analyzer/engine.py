@@ -1,4 +1,4 @@
-"""The engine: one object the CLI, the service and batch jobs all call.
+"""The engine: the flags of utterances, the first component of ``analyzer.pipeline``.
 
 Pipeline for one utterance: normalise → match (characters, then checks using jieba tokens) →
 flags with offsets mapped back to the original text → rewrites that no longer trigger.
@@ -30,16 +30,17 @@ _RECHECK_BUDGET = 120
 class Engine:
     """Built once (the lexicon compiled, jieba loaded), then shared; safe to call from threads."""
 
-    def __init__(self, extra_lexicons: Iterable[str | Path] = (), model: bool = False, sentiment: str = "none"):
+    def __init__(self, extra_lexicons: Iterable[str | Path] = (), model: bool = False, *,
+                 model_dir: str | Path | None = None, cache_dir: str | Path | None = None, threads: int = 0,
+                 lexicon_cache: bool = True):
         # the lexicon, its automaton and jieba's dictionary, from the on-disk cache when current
-        compiled = compile_lexicon(tuple(extra_lexicons))
+        compiled = compile_lexicon(tuple(extra_lexicons), cache_dir, lexicon_cache)
         self.lexicon: Lexicon = compiled.lexicon
         self.segmenter: Segmenter = compiled.segmenter
         self.matcher: Matcher = compiled.matcher
         self.model = model
+        self.model_dir, self.cache_dir, self.threads = model_dir, cache_dir, threads
         self.fuser = None  # analyzer.fusion.Fuser, loaded by initialize() when model=True
-        self.sentiment_kind = sentiment  # analyzer.sentiment: auto · baseline · finetuned · none
-        self.sentiment = None  # the customer-sentiment model, loaded by initialize()
 
     def initialize(self) -> Engine:
         """Load everything now (jieba, OpenCC, the classifier when ``model``) so the first request
@@ -49,11 +50,8 @@ class Engine:
         if self.model and self.fuser is None:
             from .fusion import Fuser
 
-            self.fuser = Fuser.load(self)
-        if self.sentiment_kind != "none" and self.sentiment is None:
-            from .sentiment import load
-
-            self.sentiment = load(self.sentiment_kind)  # None under "auto" when nothing is trained
+            self.fuser = Fuser.load(self.lexicon, self.segmenter, self.model_dir, self.cache_dir,
+                                    threads=self.threads)
         self.check("你必須先把資料傳過來")
         return self
 
@@ -149,18 +147,11 @@ class Engine:
 
     # -- a transcript --------------------------------------------------------------------
     def analyze(self, transcript: Transcript) -> Transcript:
-        """Fill in the flags of every agent turn (in place) and return the transcript."""
+        """Fill in the flags of every agent turn (in place, the classifier in one batch) and
+        return the transcript. The rest of a call's analysis is ``analyzer.pipeline``'s."""
         transcript.script = detect_script([t.text for t in transcript.turns])
-        if self.model:  # one batch for the classifier
-            flags = self.check_many([t.text for t in transcript.turns], [t.role for t in transcript.turns],
-                                    transcript.script)
-            for turn, found in zip(transcript.turns, flags):
-                turn.flags = found
-        else:
-            for turn in transcript.turns:
-                turn.flags = self.check(turn.text, turn.role, transcript.script)
-        if self.sentiment is not None:  # the customer turns, in one batch
-            from .sentiment import annotate
-
-            annotate(transcript, self.sentiment)
+        flags = self.check_many([t.text for t in transcript.turns], [t.role for t in transcript.turns],
+                                transcript.script)
+        for turn, found in zip(transcript.turns, flags):
+            turn.flags = found
         return transcript

@@ -57,7 +57,8 @@ from .normalize import Normalized, detect_script, normalize
 from .rewrite import apply, to_script
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Engine
+    from .lexicon import Lexicon
+    from .segment import Segmenter
 
 NONE = "none"
 _EPS = 1e-4
@@ -155,8 +156,10 @@ class Policy:
 class Fuser:
     """Owns the classifier and the baseline; turns lexicon flags into fused flags."""
 
-    def __init__(self, engine: Engine, classifier, baseline, policy: Policy, lexicon_embeddings=None):
-        self.engine = engine
+    def __init__(self, lexicon: Lexicon, segmenter: Segmenter, classifier, baseline, policy: Policy,
+                 lexicon_embeddings=None):
+        self.lexicon = lexicon
+        self.segmenter = segmenter
         self.classifier = classifier
         self.baseline = baseline
         self.policy = policy
@@ -164,8 +167,10 @@ class Fuser:
         self._entry_vectors: dict[str, tuple[list[Entry], np.ndarray, np.ndarray]] | None = None
 
     @classmethod
-    def load(cls, engine: Engine, artefact=None, cache_dir=None, classifier=None) -> Fuser:
-        """From the artefact folder (default ``models/trigger/``); ``classifier``: one already loaded."""
+    def load(cls, lexicon: Lexicon, segmenter: Segmenter, artefact=None, cache_dir=None, classifier=None,
+             threads: int | None = None) -> Fuser:
+        """From the artefact folder (default ``models/trigger/``); ``classifier``: one already loaded;
+        ``lexicon`` and ``segmenter``: the engine's, for spans and the nearest rule."""
         from pathlib import Path
 
         from models.baseline import BaselineClassifier
@@ -178,7 +183,7 @@ class Fuser:
 
         folder = Path(artefact) if artefact else artefact_dir()
         try:
-            classifier = classifier or TriggerClassifier.load(folder, cache_dir)
+            classifier = classifier or TriggerClassifier.load(folder, cache_dir, threads or None)
             s = classifier.settings
             policy = Policy(list(s.labels), dict(s.thresholds), FusionParams.from_dict(s.fusion), s.gate)
             needs_baseline = s.gate is not None or policy.params.model_weight < 1
@@ -191,7 +196,7 @@ class Fuser:
         except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged or partial artefact
             raise ModelUnavailable(f"{folder}: 模型文件损坏 / the trained model cannot be read ({exc}): "
                                    f"run `huashu train`") from None
-        return cls(engine, classifier, baseline, policy, stored)
+        return cls(lexicon, segmenter, classifier, baseline, policy, stored)
 
     # one batch of utterances ------------------------------------------------------------
     def fuse_many(self, texts: Sequence[str], lexicon_flags: Sequence[list[Flag]],
@@ -263,7 +268,7 @@ class Fuser:
         )
 
     def _clause_end(self, text: str, pos: int) -> int:
-        breaks = set(self.engine.lexicon.checks.clause_breaks) - {" "} | {"\n"}
+        breaks = set(self.lexicon.checks.clause_breaks) - {" "} | {"\n"}
         while pos < len(text) and text[pos] not in breaks:
             pos += 1
         return _trim(text, 0, pos)[1] if pos else pos
@@ -271,7 +276,7 @@ class Fuser:
     def candidate_spans(self, norm: Normalized) -> tuple[list[tuple[int, int]], list[list[tuple[int, int]]]]:
         """Clauses of the normalised text, and per clause its jieba tokens (punctuation left out)."""
         text = norm.text
-        breaks = set(self.engine.lexicon.checks.clause_breaks) | set("\n")
+        breaks = set(self.lexicon.checks.clause_breaks) | set("\n")
         clauses, start = [], 0
         for i, ch in enumerate(text + "。"):
             if i == len(text) or ch in breaks:
@@ -279,7 +284,7 @@ class Fuser:
                 if s < e:
                     clauses.append((s, e))
                 start = i + 1
-        words = [(s, e) for w, s, e in self.engine.segmenter.tokens(text).words if w.strip() and not set(w) <= _PUNCT]
+        words = [(s, e) for w, s, e in self.segmenter.tokens(text).words if w.strip() and not set(w) <= _PUNCT]
         tokens = [[(s, e) for s, e in words if cs <= s and e <= ce] for cs, ce in clauses]
         return clauses, tokens
 
@@ -315,7 +320,7 @@ class Fuser:
     def _vectors(self) -> dict[str, tuple[list[Entry], np.ndarray, np.ndarray]]:
         """Per category: its entries, each example's embedding, and the example → entry index."""
         if self._entry_vectors is None:
-            examples = [(e, normalize(x.text).text) for e in self.engine.lexicon.entries for x in e.examples]
+            examples = [(e, normalize(x.text).text) for e in self.lexicon.entries for x in e.examples]
             missing = sorted({t for _, t in examples if t not in self._stored_embeddings})
             computed = dict(zip(missing, self.classifier.embed(missing))) if missing else {}
             table = {**self._stored_embeddings, **computed}

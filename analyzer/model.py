@@ -5,7 +5,7 @@ utterance, never into the normalised (Simplified, half-width) text used for anal
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 AGENT = "agent"
@@ -30,6 +30,10 @@ class Flag:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Flag:
+        return cls(**{f.name: d[f.name] for f in fields(cls)})
 
 
 @dataclass
@@ -72,6 +76,61 @@ class Transcript:
     @property
     def customer_turns(self) -> list[Turn]:
         return [t for t in self.turns if t.role == CUSTOMER]
+
+
+@dataclass
+class CallAnalysis:
+    """One analysed call: the transcript (turns with flags and sentiment) and what the pipeline
+    computed from it, once. ``to_dict`` is the shape of ``docs/interfaces.md``; ``from_dict``
+    reads it back (stored calls are never analysed again)."""
+
+    transcript: Transcript
+    channel: str = "auto"  # asked for: call · chat · auto (the scorecard says which it decided)
+    sentiment_model: str | None = None
+    scorecard: dict[str, Any] = field(default_factory=dict)
+    mood: dict[str, Any] = field(default_factory=lambda: {"series": [], "escalations": [], "satisfaction": None})
+    call: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        t = self.transcript
+        agent, customer = len(t.agent_turns), len(t.customer_turns)
+        flags = sum(len(turn.flags) for turn in t.turns)
+        return {
+            "agent_turns": agent,
+            "customer_turns": customer,
+            "flags": flags,
+            "flags_per_100_agent_turns": round(100 * flags / agent, 1) if agent else None,
+            "satisfaction": self.mood["satisfaction"],  # None without customer sentiment
+            "escalations": self.mood["escalations"],
+            "mood": self.mood["series"],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        t = self.transcript
+        return {
+            "source": t.source, "format": t.format, "encoding": t.encoding, "script": t.script,
+            "call": self.call,
+            "turns": [turn.to_dict() for turn in t.turns],
+            "scorecard": self.scorecard,
+            "summary": self.summary,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CallAnalysis:
+        turns = [Turn(index=x["index"], role=x["role"], speaker=x["speaker"], text=x["text"],
+                      start_time=x.get("start_time"), end_time=x.get("end_time"), line=x.get("line"),
+                      flags=[Flag.from_dict(f) for f in x.get("flags") or []], sentiment=x.get("sentiment"))
+                 for x in d["turns"]]
+        t = Transcript(source=d["source"], format=d["format"], encoding=d["encoding"], turns=turns,
+                       script=d.get("script", "simplified"))
+        summary = d.get("summary") or {}
+        scorecard = d.get("scorecard") or {}
+        return cls(
+            transcript=t, channel=scorecard.get("channel", "auto"), scorecard=scorecard, call=d.get("call") or {},
+            mood={"series": summary.get("mood", []), "escalations": summary.get("escalations", []),
+                  "satisfaction": summary.get("satisfaction")},
+        )
 
 
 class HuashuError(Exception):

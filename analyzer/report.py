@@ -1,47 +1,17 @@
-"""An analysed transcript as JSON (the shape of docs/interfaces.md), terminal text, or one HTML page."""
+"""An analysed call (``analyzer.model.CallAnalysis``) as JSON (the shape of docs/interfaces.md), terminal
+text, or one self-contained HTML page."""
 from __future__ import annotations
 
 import html
 from typing import Any
 
 from .lexicon import load_categories
-from .model import Flag, Transcript, Turn
+from .model import CallAnalysis, Flag, Turn
 
 
-def summary(t: Transcript) -> dict[str, Any]:
-    from .mood import course
-
-    agent, customer = len(t.agent_turns), len(t.customer_turns)
-    flags = sum(len(turn.flags) for turn in t.turns)
-    mood = course(t)  # analyzer/mood.py: the formula of satisfaction is documented there
-    return {
-        "agent_turns": agent,
-        "customer_turns": customer,
-        "flags": flags,
-        "flags_per_100_agent_turns": round(100 * flags / agent, 1) if agent else 0.0,
-        "satisfaction": mood["satisfaction"],  # None until customer turns carry sentiment
-        "escalations": mood["escalations"],
-        "mood": mood["series"],
-    }
-
-
-def scorecard(t: Transcript) -> dict[str, Any]:
-    """The handbook scorecard (``analyzer/scorecard.py``, data in ``corpora/scorecard.yaml``)."""
-    from .scorecard import score
-
-    return score(t)
-
-
-def to_dict(t: Transcript) -> dict[str, Any]:
-    return {
-        "source": t.source,
-        "format": t.format,
-        "encoding": t.encoding,
-        "script": t.script,
-        "turns": [turn.to_dict() for turn in t.turns],
-        "scorecard": scorecard(t),
-        "summary": summary(t),
-    }
+def to_dict(a: CallAnalysis) -> dict[str, Any]:
+    """The documented JSON shape (``CallAnalysis.to_dict``)."""
+    return a.to_dict()
 
 
 # -- terminal text -------------------------------------------------------------------------
@@ -58,10 +28,11 @@ def _marked(text: str, flags: list[Flag], color: bool) -> str:
     return "".join(out)
 
 
-def to_text(t: Transcript, color: bool = False) -> str:
+def to_text(a: CallAnalysis, color: bool = False) -> str:
+    t = a.transcript
     names = load_categories()
     dim = (lambda s: f"{_DIM}{s}{_RESET}") if color else (lambda s: s)
-    s = summary(t)
+    s = a.summary
     lines = [f"{t.source} · {t.format} · {t.encoding} · {t.script}"]
     width = max((len(turn.speaker) for turn in t.turns), default=0)
     for turn in t.turns:
@@ -76,7 +47,7 @@ def to_text(t: Transcript, color: bool = False) -> str:
                 lines.append(dim("        其他说法 / other wordings: " + " · ".join(f.suggestions[1:])))
     lines.append(
         f"坐席 {s['agent_turns']} 句 · 客户 {s['customer_turns']} 句 · 导火索 {s['flags']} 处 "
-        f"({s['flags_per_100_agent_turns']} / 100 agent turns)"
+        f"({_shown(s['flags_per_100_agent_turns'])} / 100 agent turns)"
     )
     return "\n".join(lines) + "\n"
 
@@ -118,22 +89,67 @@ def _turn_html(turn: Turn, names: dict) -> str:
             + (f"<ul>{others}</ul>" if others else "") + "</div>"
         )
     return (
-        f'<div class="turn {html.escape(turn.role)}"><div class="who">{html.escape(turn.speaker)}</div>'
+        f'<div class="turn {html.escape(turn.role)}"><div class="who">{html.escape(turn.speaker)}'
+        + (f'<br><small>{_clock(turn.start_time)}</small>' if turn.start_time is not None else "") + '</div>'
         f'<div class="text">{"".join(parts)}{"".join(notes)}</div></div>'
     )
 
 
-def to_html(t: Transcript) -> str:
+def to_html(a: CallAnalysis, *, back_link: str | None = None) -> str:
+    """The annotated call: turns with their times, flags and rewrites, then the scorecard and the
+    customer's mood (the same page for ``huashu analyze --format html`` and batch reports)."""
+    t = a.transcript
     names = load_categories()
-    s = summary(t)
+    s = a.summary
     body = "\n".join(_turn_html(turn, names) for turn in t.turns)
+    agent = (a.call.get("agent") or {}).get("name")
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>话术 Huashu · {html.escape(t.source)}</title>
 <style>{_CSS}</style></head><body>
 <h1>话术 Huashu · {html.escape(t.source)}</h1>
-<p class="meta">{html.escape(t.format)} · {html.escape(t.encoding)} · {html.escape(t.script)}</p>
+<p class="meta">{html.escape(t.format)} · {html.escape(t.encoding)} · {html.escape(t.script)}{
+    (' · 坐席 / agent ' + html.escape(agent)) if agent else ''}</p>
 {body}
 <div class="summary">坐席 / agent turns: {s['agent_turns']} · 客户 / customer turns: {s['customer_turns']} ·
-导火索 / triggers: {s['flags']} ({s['flags_per_100_agent_turns']} / 100 agent turns)</div>
+导火索 / triggers: {s['flags']} ({_shown(s['flags_per_100_agent_turns'])} / 100 agent turns)</div>
+{_scorecard_html(a, back_link)}
 </body></html>
+"""
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _scorecard_html(a: CallAnalysis, back_link: str | None) -> str:
+    card, mood = a.scorecard, a.mood
+    if not card:
+        return ""
+    mark = {True: "✔", False: "✘", None: "—"}
+    rows = "".join(
+        f"<tr class='p{str(item['passed']).lower()}'><td>{mark[item['passed']]}</td>"
+        f"<td>{html.escape(item['label_zh'])}<br><small>{html.escape(item['label_en'])}</small></td>"
+        f"<td>{html.escape(_shown(item['value']))}</td><td><small>{html.escape(item['source'])}</small></td></tr>"
+        for item in card["items"]
+    )
+    sat = mood["satisfaction"]
+    series = " ".join(f"{p['turn']}:{p['mood']:+.2f}{'!' if p['anger'] else ''}" for p in mood["series"])
+    escalations = "".join(
+        f"<li>turn {e['customer_turn']} ← {html.escape(', '.join(f['rule'] for f in e['flags']))}: "
+        f"{e['before']:+.2f} → {e['after']:+.2f}{' · angry' if e['anger'] else ''}"
+        f"{'' if e['resolved'] else ' · unresolved'}</li>" for e in mood["escalations"])
+    back = f'<a href="{html.escape(back_link)}">← 报告 / report</a> · ' if back_link else ""
+    return f"""<style>.sc{{border-collapse:collapse;width:100%;font-size:.9rem;margin-top:1rem}}.sc td{{border-bottom:1px solid #eee;padding:.25rem .4rem;vertical-align:top}}
+.ptrue td:first-child{{color:#1e7e34}}.pfalse td:first-child{{color:#c0392b}}.pnone td:first-child{{color:#999}}</style>
+<h2>评分卡 / scorecard</h2>
+<p>{back}通过 / passed {card['passed']} · 未通过 / failed {card['failed']}
+ · 不适用 / n/a {card['not_applicable']} · channel {html.escape(card['channel'])}</p>
+<table class="sc">{rows}</table>
+<h2>客户情绪 / customer mood</h2>
+<p>满意度 / satisfaction: {'—' if sat is None else f'{sat:.2f}'} · {html.escape(series) or '无情绪数据 / no sentiment'}</p>
+{f'<ul>{escalations}</ul>' if escalations else ''}
 """

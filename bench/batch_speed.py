@@ -190,7 +190,7 @@ def _measure(corpus: Path, workers: int | None, chunk_size: int) -> dict:
     arrivals: list[float] = []
     try:
         started = time.perf_counter()
-        report = run_report([corpus], out, options=Options(sentiment="none"), workers=workers,
+        report = run_report([corpus], out, options=Options.of(sentiment="none"), workers=workers,
                             chunk_size=chunk_size, progress=False, xlsx=False,
                             on_result=lambda _: arrivals.append(time.perf_counter()))
         total = time.perf_counter() - started

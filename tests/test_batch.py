@@ -23,7 +23,7 @@ batch_speed = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(batch_speed)
 make_corpus = batch_speed.make_corpus
 
-OPTIONS = Options(sentiment="none")
+OPTIONS = Options.of(sentiment="none")
 N_CALLS = 30
 
 
@@ -164,7 +164,7 @@ def test_report_command(corpus, tmp_path, capsys):
 def test_default_path_imports_no_dask(tmp_path):
     (tmp_path / "a.txt").write_text("坐席：您好。\n客户：你好。\n", encoding="utf-8")
     code = ("import sys; from analyzer.batch import run_report, Options; "
-            f"run_report([{str(tmp_path / 'a.txt')!r}], {str(tmp_path / 'out')!r}, options=Options(sentiment='none'), "
+            f"run_report([{str(tmp_path / 'a.txt')!r}], {str(tmp_path / 'out')!r}, options=Options.of(sentiment='none'), "
             "progress=False, html_report=False); "
             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed'))))")
     r = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, cwd=REPO,
@@ -190,7 +190,7 @@ def test_dask_local_cluster_gives_the_same_tables(corpus, local, tmp_path):
 @pytest.mark.skipif(not (REPO / "models" / "sentiment" / "sentiment.json").is_file(),
                     reason="no trained sentiment artefact in models/sentiment/")
 def test_report_with_customer_sentiment(corpus, tmp_path):
-    report = run_report([corpus / "售后一组"], tmp_path / "r", options=Options(sentiment="baseline"),
+    report = run_report([corpus / "售后一组"], tmp_path / "r", options=Options.of(sentiment="baseline"),
                         progress=False, xlsx=False)
     calls, turns = report.tables["calls"], report.tables["turns"]
     assert report.sentiment_model == "baseline" and calls["satisfaction"].between(0, 1).all()

@@ -44,7 +44,7 @@ class StubClassifier:
 @pytest.fixture(scope="module")
 def fuser(engine):
     policy = Policy(LABELS, {c: 0.5 for c in LABELS[1:]}, FusionParams(1.0, 1.0, 0.0, 0.0), None)
-    return Fuser(engine, StubClassifier(), None, policy)
+    return Fuser(engine.lexicon, engine.segmenter, StubClassifier(), None, policy)
 
 
 def fused(engine, fuser, text):
@@ -182,7 +182,7 @@ def test_gate_skips_the_classifier(engine):
             return super().predict_proba(texts, batch_size)
 
     policy = Policy(LABELS, {c: 0.5 for c in LABELS[1:]}, FusionParams(), gate=0.9)
-    gated = Fuser(engine, Counting(), Sure(), policy)
+    gated = Fuser(engine.lexicon, engine.segmenter, Counting(), Sure(), policy)
     texts = ["好的，请您稍候。", "你必须先登记。"]
     out = gated.fuse_many(texts, [engine.check(t) for t in texts], [None, None])
     assert out[0] == [] and out[1] and calls == [1]  # only the lexicon-flagged one reached it

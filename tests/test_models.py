@@ -40,7 +40,7 @@ def model_engine(classifier):
     from analyzer.fusion import Fuser
 
     engine = Engine(model=True)
-    engine.fuser = Fuser.load(engine, classifier=classifier)  # the module's one loaded model
+    engine.fuser = Fuser.load(engine.lexicon, engine.segmenter, classifier=classifier)  # the module's one loaded model
     return engine.initialize()
 
 

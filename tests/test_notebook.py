@@ -22,7 +22,7 @@ def test_notebook_runs_on_a_report(tmp_path, monkeypatch):
     spec.loader.exec_module(batch_speed)
     batch_speed.make_corpus(tmp_path / "corpus", 12)
     out = tmp_path / "report"
-    run_report([tmp_path / "corpus"], out, options=Options(sentiment="none"), progress=False, xlsx=False,
+    run_report([tmp_path / "corpus"], out, options=Options.of(sentiment="none"), progress=False, xlsx=False,
                html_report=False)
 
     nb = nbformat.read(NOTEBOOK, as_version=4)

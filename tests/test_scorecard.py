@@ -69,8 +69,8 @@ def test_example_call_every_item_with_its_shape(engine):
     assert card["score"] == round(card["passed"] / (card["passed"] + card["failed"]), 3)
 
 
-def test_report_to_dict_carries_the_scorecard_and_is_json(engine):
-    out = report.to_dict(call(engine, EXAMPLE))
+def test_report_to_dict_carries_the_scorecard_and_is_json(pipeline):
+    out = report.to_dict(pipeline.analyze(parse_transcript(EXAMPLE.encode("utf-8"), "call.txt")))
     assert [i["id"] for i in out["scorecard"]["items"]] == IDS
     assert out["summary"]["satisfaction"] is None  # no sentiment on the turns
     json.dumps(out, ensure_ascii=False, allow_nan=False)

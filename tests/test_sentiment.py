@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from analyzer import report
+from analyzer.config import Config
+from analyzer.pipeline import Pipeline
 from analyzer.ingest import parse_transcript
 from analyzer.model import AGENT, CUSTOMER
 from analyzer.sentiment import (
@@ -123,9 +125,7 @@ def test_baseline_reproduces_the_card_figures():
 
 @needs_artefact
 def test_satisfaction_with_the_baseline(engine):
-    t = engine.analyze(transcript())
-    annotate(t, load("baseline"))
-    out = report.to_dict(t)
+    out = report.to_dict(Pipeline(Config(model="off", sentiment="baseline"), engine=engine).analyze(transcript()))
     moods = [turn["sentiment"] for turn in out["turns"] if turn["role"] == CUSTOMER]
     assert [m["label"] for m in moods][1:] == ["negative", "positive"]
     assert moods[1]["anger"] is True

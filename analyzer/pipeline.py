@@ -1,0 +1,185 @@
+"""The one analysis pipeline behind ``huashu check``/``analyze``/``report``, the service and Dask workers.
+
+Built once from the configuration (``analyzer.config.Config``), then shared (thread-safe for
+reads). Its components run in a fixed order; each names what it needs and what it sets on the
+transcript, like spaCy's pipeline components, and the order is checked when the pipeline is built:
+
+| component | needs | sets |
+|---|---|---|
+| ``flags`` (normalise → match and rewrite → classify and fuse; ``analyzer.engine``) | ``turns`` | ``turn.flags``, ``script`` |
+| ``sentiment`` (``analyzer.sentiment``) | ``turns`` | ``turn.sentiment`` (customer turns) |
+| ``scorecard`` (``analyzer.scorecard``) | ``turn.flags`` | ``scorecard`` |
+| ``mood`` (``analyzer.mood``) | ``turn.flags``, ``turn.sentiment`` | ``mood`` |
+| ``call`` (who and which channel: ``analyzer.callmeta``) | ``scorecard`` | ``call`` |
+
+Two entry points, and callers use nothing else: ``check(utterances)`` for single utterances (the
+live path, ``huashu check``) and ``analyze(transcript) -> CallAnalysis`` for a whole call (uploads,
+``huashu analyze``, batch reports). Both doors give the same flags for the same utterance.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Config
+from .engine import Engine
+from .model import AGENT, CallAnalysis, HuashuError, Transcript
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One utterance for ``Pipeline.check``: its text, who said it, and optionally the customer's
+    previous turn (``context``)."""
+
+    text: str
+    role: str = AGENT
+    context: str | None = None
+
+
+@dataclass
+class CheckResult:
+    flags: list  # analyzer.model.Flag
+    sentiment: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"flags": [f.to_dict() for f in self.flags], "sentiment": self.sentiment}
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    needs: tuple[str, ...]
+    sets: tuple[str, ...]
+    run: Callable[[CallAnalysis], None]
+
+
+class Pipeline:
+    """``Pipeline(config)`` builds everything the configuration asks for; ``initialize()`` loads it
+    now (the service does at start-up) instead of on the first call."""
+
+    def __init__(self, config: Config | None = None, *, engine: Engine | None = None):
+        from .mood import MoodParams
+        from .scorecard import Scorecard
+
+        self.config = config or Config()
+        # The classifier on the live path (check) and on transcripts (analyze), as configured.
+        self.engine = engine or Engine(self.config.lexicon, model=self.config.model_on_uploads,
+                                       threads=self.config.threads, model_dir=self.config.model_dir,
+                                       cache_dir=self.config.cache_dir, lexicon_cache=self.config.lexicon_cache)
+        self.live_engine = self.engine if self.config.model_on_live else self.engine.lexicon_only()
+        self.scorecard = Scorecard.load(self.config.scorecard)
+        self.mood_params = MoodParams.from_config(self.config.scorecard)
+        self.sentiment = None  # loaded by initialize()
+        self._initialized = False
+        self.components: tuple[Component, ...] = (
+            Component("flags", ("turns",), ("turn.flags", "script"), self._flags),
+            Component("sentiment", ("turns",), ("turn.sentiment",), self._sentiment),
+            Component("scorecard", ("turn.flags",), ("scorecard",), self._scorecard),
+            Component("mood", ("turn.flags", "turn.sentiment"), ("mood",), self._mood),
+            Component("call", ("scorecard",), ("call",), self._call),
+        )
+        _check_order(self.components)
+
+    def initialize(self) -> Pipeline:
+        """Load jieba, OpenCC, the classifier and the sentiment model now. A classifier asked for
+        but missing raises ``models.classifier.ModelUnavailable`` (one line saying what to run)."""
+        if not self._initialized:
+            self.engine.initialize()
+            if self.live_engine is not self.engine:
+                self.live_engine.initialize()
+            if self.config.sentiment != "none":
+                from . import sentiment
+
+                self.sentiment = sentiment.load(self.config.sentiment, self.config.sentiment_dir)
+            self._initialized = True
+        return self
+
+    @property
+    def sentiment_name(self) -> str | None:
+        return getattr(self.sentiment, "name", None)
+
+    # -- single utterances -------------------------------------------------------------
+    def check(self, utterances: Sequence[Utterance]) -> list[CheckResult]:
+        """Flags for agent utterances and sentiment for customer ones, in one batch each."""
+        from .sentiment import rate_many
+
+        self.initialize()
+        texts, roles = [u.text for u in utterances], [u.role for u in utterances]
+        flags = self.live_engine.check_many(texts, roles) if utterances else []
+        moods = rate_many(self.sentiment, texts, roles)
+        return [CheckResult(f, m) for f, m in zip(flags, moods)]
+
+    def check_text(self, text: str, role: str = AGENT, context: str | None = None) -> list:
+        """The flags of one utterance (the live path)."""
+        return self.check([Utterance(text, role, context)])[0].flags
+
+    # -- a whole call ------------------------------------------------------------------
+    def analyze(self, transcript: Transcript, *, channel: str | None = None) -> CallAnalysis:
+        """Every component in order over one transcript; the transcript's turns get their flags
+        and sentiment in place."""
+        if not transcript.turns:
+            raise HuashuError(f"{transcript.source}: 没有对话内容 / the transcript has no turns")
+        self.initialize()
+        analysis = CallAnalysis(transcript=transcript, channel=channel or self.config.channel)
+        for component in self.components:
+            component.run(analysis)
+        return analysis
+
+    def _flags(self, a: CallAnalysis) -> None:
+        self.engine.analyze(a.transcript)
+
+    def _sentiment(self, a: CallAnalysis) -> None:
+        from .sentiment import annotate
+
+        annotate(a.transcript, self.sentiment, overwrite=False)  # a file's own labels are kept
+        a.sentiment_model = self.sentiment_name
+
+    def _scorecard(self, a: CallAnalysis) -> None:
+        a.scorecard = self.scorecard.score(a.transcript, a.channel)
+
+    def _mood(self, a: CallAnalysis) -> None:
+        from .mood import course
+
+        a.mood = course(a.transcript, self.mood_params)
+
+    def _call(self, a: CallAnalysis) -> None:
+        from .callmeta import call_meta
+
+        a.call = call_meta(a.transcript, a.scorecard["channel"])
+
+
+def _check_order(components: Sequence[Component]) -> None:
+    """Every component's needs are set by an earlier one (or are the transcript's own turns)."""
+    available = {"turns"}
+    for c in components:
+        missing = [n for n in c.needs if n not in available]
+        if missing:
+            raise RuntimeError(f"pipeline component {c.name!r} needs {missing}, set by no earlier component")
+        available.update(c.sets)
+
+
+def build_or_fallback(config: Config) -> tuple[Pipeline, str | None]:
+    """The pipeline for this configuration, loaded; when its classifier cannot load (no trained
+    artefact, no converted base, no torch), the same pipeline on the lexicon alone and the reason."""
+    try:
+        return build(config), None
+    except HuashuError as exc:
+        if not config.model_on_uploads:
+            raise
+        return Pipeline(config.with_(model="off")).initialize(), str(exc)
+
+
+def build(config: Config | None = None) -> Pipeline:
+    """The pipeline for this configuration, loaded; a missing classifier is one clear line."""
+    try:
+        from models.classifier import ModelUnavailable
+    except ImportError as exc:  # torch/transformers absent
+        if (config or Config()).model_on_uploads:
+            raise HuashuError(f"模型依赖缺失 / model dependencies missing ({exc.name}): run `make setup`, "
+                              f"or use --no-model for the lexicon alone") from None
+        return Pipeline(config).initialize()
+    try:
+        return Pipeline(config).initialize()
+    except ModelUnavailable as exc:
+        raise HuashuError(f"{exc} — 或用 / or use --no-model for the lexicon alone") from None
