@@ -10,7 +10,8 @@ Sections (each also runs alone, see bench/README.md):
 3. memory: RSS of the CLI, the library and one API worker, from outside (``memory.py``);
 4. the API: ``POST /v1/suggest`` at 1, 8 and 32 clients (``api_load.py``);
 5. the model alone and fused, and 6. batch reports on Dask: ``model_speed.py`` and
-   ``batch_speed.py``, run as they run alone (subprocesses), their tables embedded.
+   ``batch_speed.py``, run as they run alone (subprocesses), their tables embedded;
+7. start-up of ``huashu check`` with and without the compiled-lexicon cache (``startup.py``).
 Every section's systems are measured in this one process run, side by side; each figure is the
 median of several rounds.
 """
@@ -43,8 +44,9 @@ import matcher_speed
 import memory
 import pipeline_speed
 import psutil
+import startup
 
-SECTIONS = ("matching", "pipeline", "memory", "api", "model", "batch")
+SECTIONS = ("matching", "pipeline", "memory", "api", "model", "batch", "startup")
 SIZES = {  # full, quick
     "corpus": (200_000, 20_000),
     "rounds": (3, 3),
@@ -56,6 +58,7 @@ SIZES = {  # full, quick
     "model_speed": (["--n", "512", "--latency", "200"], ["--n", "128", "--latency", "20"]),
     "batch_speed": (["--calls", "1000"], ["--calls", "200"]),
     "external_timeout": (600, 300),
+    "startup_runs": (5, 3),
 }
 LEVELS = (1, 8, 32)
 
@@ -233,6 +236,13 @@ def main() -> None:
         "(the bench is kept with the batch path; see its docstring).",
         lambda: external("batch_speed.py", batch_args, size["external_timeout"]),
     )
+
+    if "startup" in sections:  # its section carries its own heading and markers (startup.py updates it alone)
+        log("section: startup")
+        try:
+            body.extend([startup.section(startup.measure(size["startup_runs"], log=log), size["startup_runs"]), ""])
+        except (Exception, SystemExit):  # noqa: BLE001
+            body.extend(["## 7. Start-up", "", "```\n" + traceback.format_exc(limit=5) + "```", ""])
 
     elapsed = time.perf_counter() - t_start
     load_end = os.getloadavg()
