@@ -85,7 +85,6 @@ class Options:
     fmt: str | None = None  # input format, None = detect
     agent_labels: tuple[str, ...] = ()
     customer_labels: tuple[str, ...] = ()
-    mask_pii: bool | None = None  # mask personal numbers (analyzer.privacy); None: HUASHU_MASK_PII, default on
 
     @classmethod
     def of(cls, *, sentiment: str = "auto", model: bool = False, **reading: Any) -> Options:
@@ -240,9 +239,9 @@ def analyse_chunk(jobs: list[Job], options: Options, pages: str | None = None) -
     state = worker_state(options)
     _COUNTS["chunks"] += 1
     results = [analyse_job(job, options, state) for job in jobs]
-    from .privacy import mask_pii, mask_wanted
+    if options.config.mask_pii:  # a reason may quote the file name or a line of the file
+        from .privacy import mask_pii
 
-    if mask_wanted(options.mask_pii):  # a reason may quote the file name or a line of the file
         for result in results:
             if "error" in result:
                 result["error"] = {k: mask_pii(v) for k, v in result["error"].items()}
@@ -267,9 +266,9 @@ def _masked_job(job: Job) -> Job:
 
 def analyse_job(job: Job, options: Options, state: Pipeline) -> dict[str, Any]:
     from .ingest import parse_transcript
-    from .privacy import mask_transcript, mask_wanted
+    from .privacy import mask_transcript
 
-    masked = mask_wanted(options.mask_pii)
+    masked = options.config.mask_pii
     if masked:  # everything that leaves the worker is masked; the text before analysis
         job = _masked_job(job)
     if job.error:
@@ -565,9 +564,9 @@ def run_report(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[s
     results = analyse(jobs, options, workers=workers, scheduler=scheduler, chunk_size=chunk_size,
                       progress=progress, on_result=take, worker_stats=stats,
                       pages=str(out_dir.resolve()) if out_dir is not None else None)
-    from .privacy import mask_pii, mask_wanted
+    if options.config.mask_pii:
+        from .privacy import mask_pii
 
-    if mask_wanted(options.mask_pii):
         missing = [{k: mask_pii(v) for k, v in m.items()} for m in missing]
     tables = build_tables(results, missing)
     seconds = time.perf_counter() - started
@@ -925,14 +924,11 @@ def add_report_parser(sub, parents: Sequence[argparse.ArgumentParser] = ()) -> a
 def cmd_report(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise HuashuError("--workers 须 ≥ 1 / --workers must be at least 1")
-    from .privacy import mask_wanted
-
     options = Options(
         config=Config().with_args(args, model=not args.no_model),
         fmt=args.input_format,
         agent_labels=tuple(args.agent_label or ()),
         customer_labels=tuple(args.customer_label or ()),
-        mask_pii=mask_wanted(args.mask_pii),
     )
     report = run_report(args.paths, args.out, options=options, meta=args.meta, workers=args.workers,
                         scheduler=args.scheduler, chunk_size=args.chunk_size,

@@ -138,9 +138,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         transcript = parse_transcript(sys.stdin.buffer.read(), "<stdin>", **options)
     else:
         transcript = read_transcript(args.file, **options)
-    from .privacy import mask_transcript, mask_wanted
+    if _config(args).mask_pii:  # before analysis: flag offsets point into the masked text
+        from .privacy import mask_transcript
 
-    if mask_wanted(args.mask_pii):  # before analysis: flag offsets point into the masked text
         mask_transcript(transcript)
     analysis = _pipeline(args, model=not args.no_model).analyze(transcript)
     if args.format == "json":

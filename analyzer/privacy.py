@@ -38,7 +38,6 @@ to Latin letters (``SD20250301``, codes), except a mobile or a checksum-valid ID
 """
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -88,17 +87,6 @@ _ID_CONTEXT = _context(_DATA["id_words"])
 _CARD_CONTEXT = _context(_DATA["card_words"])
 _AMOUNT_BEFORE = re.compile("(?:" + "|".join(re.escape(w) for w in _DATA["amount_before"]) + r")\s*$")
 _AMOUNT_AFTER = re.compile(r"\s*(?:" + "|".join(re.escape(w) for w in _DATA["amount_after"]) + ")")
-
-
-def mask_enabled() -> bool:
-    """Whether masking is on by default: ``HUASHU_MASK_PII`` (true unless false/0/no/off)."""
-    value = os.environ.get("HUASHU_MASK_PII", "").strip().lower()
-    return value not in ("0", "false", "no", "off", "f", "n")
-
-
-def mask_wanted(flag: bool | None = None) -> bool:
-    """A command's ``--mask-pii/--no-mask-pii`` when given, else ``HUASHU_MASK_PII`` (default on)."""
-    return mask_enabled() if flag is None else bool(flag)
 
 
 def mask_pii(text: str) -> str:
