@@ -48,7 +48,15 @@ def test_a_cache_hit_matches_like_a_fresh_build(fresh, tmp_path, capsys):
         assert _found(hit, text) == _found(fresh, text), text
     assert [e.id for e in hit.lexicon.entries] == [e.id for e in fresh.lexicon.entries]
     assert sorted(hit.matcher.literals) == sorted(fresh.matcher.literals)
-    assert hit.segmenter.state()[1] == fresh.segmenter.state()[1]  # jieba's total frequency
+    assert hit.segmenter.state() == fresh.segmenter.state()  # jieba's prefix dictionary and total
+
+
+def test_the_jieba_dictionary_round_trips(fresh):
+    freq, total = fresh.segmenter.state()
+    assert cache._unpack_freq(cache._pack_freq(freq, total)) == (freq, total)
+    odd = {"a\nb": 1, "": 0, "c": 2.5, "d": 0}
+    assert cache._unpack_freq(cache._pack_freq(odd, 7)) == (odd, 7)
+    assert cache._unpack_freq(cache._pack_freq({}, 0)) == ({}, 0)
 
 
 def test_a_changed_company_file_rebuilds_once(tmp_path, capsys):
