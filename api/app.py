@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
@@ -18,8 +19,11 @@ from analyzer.engine import Engine
 from models.classifier import ModelUnavailable
 
 from . import errors, web
+from .auth_limit import AuthLimiter
 from .db import open_database
+from .headers import HeadersMiddleware
 from .limits import BodyLimitMiddleware
+from .live_sockets import OpenSockets
 from .routes import flags, health, keys, live, suggest, transcripts
 from .settings import Settings
 
@@ -57,13 +61,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             db.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc are public (the API's shape is no secret; every call needs a key) and load
+    # Swagger UI and ReDoc from this server (the fastapi-offline package), nothing from a CDN.
+    app = FastAPIOffline(
         title="话术 Huashu",
         summary="客服冲突导火索检测与改写 / conflict-trigger checks for service talk",
         version="1.0.0",
         lifespan=lifespan,
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from validator.swagger.io
     )
     app.state.settings = settings
+    app.state.auth_limiter = AuthLimiter(settings.auth_failure_limit)  # api/auth_limit.py
+    app.state.live_sockets = OpenSockets()  # api/live_sockets.py
     errors.install(app)
 
     def body_limit(scope: Scope) -> int:
@@ -71,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return settings.upload_body_bytes if upload else settings.max_body_bytes
 
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    app.add_middleware(HeadersMiddleware)  # Cache-Control: no-store on /v1 and /web (api/headers.py)
     for module in (health, suggest, live, transcripts, flags, keys):
         app.include_router(module.router)
     web.install(app)  # the supervisor's web pages under /web (api/web)

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import re
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from pydantic import ValidationError
@@ -68,7 +71,12 @@ def keys_list() -> int:
 
 
 def keys_revoke(key_id: int) -> int:
-    found = with_session(load_settings(), lambda s: store.revoke_key(s, key_id) is not None)
+    """Revoke a key and delete its web sessions; its open live sockets close within 0.5 s (each
+    socket re-reads its key from the database)."""
+    try:
+        found = with_session(load_settings(), lambda s: store.revoke_key(s, key_id) is not None)
+    except store.LastAdminKey:
+        raise HuashuError(f"不能吊销最后一个管理员密钥 {key_id} / cannot revoke the last admin key {key_id}") from None
     if not found:
         raise HuashuError(f"找不到密钥 {key_id} / no key {key_id}")
     print(f"已吊销 / revoked: {key_id}")
@@ -87,17 +95,46 @@ def ensure_admin_key(settings: Settings) -> str | None:
 
 
 def admin_banner(plain: str, host: str, port: int) -> str:
+    """The first admin key, for a terminal: the key once, and nowhere else in the text."""
     rule = "=" * 72
     return (
         f"{rule}\n"
         "话术 Huashu：数据库里没有管理员密钥，已新建一个。它只显示这一次，请妥善保存：\n"
         "Huashu: the database had no admin key, so one was created. It is shown only this once; keep it:\n\n"
         f"    {plain}\n\n"
-        "试试 / try:\n"
-        f'    curl -H "Authorization: Bearer {plain}" http://{host}:{port}/v1/keys\n'
+        "试试 / try:  KEY=<上面的密钥 / the key above>\n"
+        f'    curl -H "Authorization: Bearer $KEY" http://{host}:{port}/v1/keys\n'
         f"文档 / docs: http://{host}:{port}/docs\n"
         f"{rule}"
     )
+
+
+def admin_key_file_banner(path: Path) -> str:
+    """The first admin key's whereabouts, for a log (no terminal attached): never the key itself."""
+    return (
+        f"话术 Huashu：数据库里没有管理员密钥，已新建一个并写入 {path}（仅本用户可读），读取后请删除该文件。\n"
+        f"Huashu: the database had no admin key, so one was created and written to {path} "
+        "(readable by this user only); read it, then delete the file."
+    )
+
+
+def write_admin_key(path: Path, plain: str) -> None:
+    """Write the key to ``path``, readable and writable by this user only (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(plain + "\n")
+
+
+def announce_admin_key(plain: str, settings: Settings, host: str, port: int) -> None:
+    """Show a new admin key once on the terminal; with no terminal (a service, output captured into
+    a log), write it to ``HUASHU_ADMIN_KEY_FILE`` instead, so that it never enters a log."""
+    if sys.stdout.isatty():
+        print(admin_banner(plain, host, port), flush=True)
+        return
+    path = Path(settings.admin_key_file).resolve()
+    write_admin_key(path, plain)
+    print(admin_key_file_banner(path), flush=True)
 
 
 class RedactKeys(logging.Filter):
@@ -131,7 +168,7 @@ def serve(host: str, port: int, workers: int = 1) -> int:
     settings = load_settings()
     plain = ensure_admin_key(settings)
     if plain:
-        print(admin_banner(plain, host, port), flush=True)
+        announce_admin_key(plain, settings, host, port)
     options = {"host": host, "port": port, "ws_max_size": settings.max_body_bytes, "log_config": log_config()}
     if workers > 1:  # each worker process builds its own app from the same HUASHU_* settings
         uvicorn.run("api.app:create_app", factory=True, workers=workers, **options)

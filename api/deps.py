@@ -16,6 +16,7 @@ from starlette.requests import HTTPConnection
 from analyzer.engine import Engine
 
 from . import store
+from .auth_limit import limiter
 from .errors import forbidden, unauthorized
 from .settings import Settings
 from .tables import ApiKey
@@ -54,16 +55,19 @@ _bearer = HTTPBearer(auto_error=False, description="API 密钥 / API key: `Autho
 def current_key(
     conn: HTTPConnection, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> ApiKey:
-    """The caller's active key; 401 when it is missing, unknown or revoked.
+    """The caller's active key; 401 when it is missing, unknown or revoked, 429 when the caller's
+    address has failed too often (``api.auth_limit``).
 
     Looked up in a short session of its own (one thread hop per request instead of three);
     the key comes back detached, its fields loaded.
     """
     if credentials is None:
         raise unauthorized()
+    limiter(conn).check(conn)
     with conn.app.state.sessions() as session:
         key = store.find_active_key(session, credentials.credentials)
     if key is None:
+        limiter(conn).failed(conn)
         raise unauthorized()
     return key
 

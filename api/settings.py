@@ -30,12 +30,34 @@ class Settings(BaseSettings):
     model: Literal["off", "uploads", "on"] = "uploads"
     # Extra lexicon files, joined with ":" like the CLI's HUASHU_LEXICON.
     lexicon: Annotated[tuple[str, ...], NoDecode] = ()
+    # Web sessions (SECURITY.md): a login lasts at most session_max_hours, and ends after
+    # session_idle_minutes without a request.
+    session_max_hours: float = Field(12, gt=0, le=24 * 30)
+    session_idle_minutes: float = Field(120, gt=0)
+    # Failed authentications (wrong or revoked key, on the API, the live socket or the login form)
+    # allowed per client address before it gets 429, in the ``limits`` notation ("10/minute").
+    # Counted in memory by each worker process.
+    auth_failure_limit: str = "10/minute"
+    # Where ``huashu serve`` writes the first admin key when no terminal is attached (mode 0600).
+    admin_key_file: str = "huashu-admin-key.txt"
+
 
     @field_validator("lexicon", mode="before")
     @classmethod
     def _split_paths(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(p for p in value.split(os.pathsep) if p)
+        return value
+
+    @field_validator("auth_failure_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError('须形如 "10/minute" / must read like "10/minute"') from None
         return value
 
     @field_validator("database_url")

@@ -9,13 +9,15 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from analyzer.model import Transcript
 from analyzer.privacy import mask_optional
 
-from .tables import ApiKey, StoredFlag, StoredTranscript, StoredTurn, Verdict, now
+from .tables import ApiKey, StoredFlag, StoredSession, StoredTranscript, StoredTurn, Verdict, now
 
 ROLES = ("agent", "supervisor", "analyst", "admin")
 VERDICTS = ("confirmed", "dismissed")
@@ -43,6 +45,11 @@ def find_active_key(session: Session, plain: str) -> ApiKey | None:
     return key if key is not None and key.revoked_at is None else None
 
 
+def key_is_active(session: Session, key_id: int) -> bool:
+    query = select(ApiKey.id).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+    return session.scalar(query) is not None
+
+
 def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
 
@@ -51,16 +58,97 @@ def get_key(session: Session, key_id: int) -> ApiKey | None:
     return session.get(ApiKey, key_id)
 
 
+class LastAdminKey(Exception):
+    """Revoking this key would leave no active admin key."""
+
+
+def _active_admin():
+    return (ApiKey.role == "admin", ApiKey.revoked_at.is_(None))
+
+
 def revoke_key(session: Session, key_id: int) -> ApiKey | None:
+    """Revoke a key (None if there is no such key; revoking twice is harmless) and delete its web
+    sessions. Raises ``LastAdminKey`` rather than revoke the last active admin key.
+
+    Race-safe: the check is inside the one conditional UPDATE that revokes, so two admins revoking
+    each other at once leave one. SQLite runs that statement under its database write lock;
+    PostgreSQL first locks the active admin rows (FOR UPDATE), so the second revocation waits for
+    the first to commit and then counts again.
+    """
     key = session.get(ApiKey, key_id)
-    if key is not None and key.revoked_at is None:
-        key.revoked_at = now()
+    if key is None or key.revoked_at is not None:
+        return key
+    if key.role == "admin":
+        session.execute(select(ApiKey.id).where(*_active_admin()).with_for_update())
+    other_admins = (
+        select(func.count()).select_from(ApiKey).where(*_active_admin(), ApiKey.id != key_id).scalar_subquery()
+    )
+    revoked = session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None), or_(ApiKey.role != "admin", other_admins > 0))
+        .values(revoked_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(key)
+    if revoked.rowcount == 0 and key.revoked_at is None:
+        raise LastAdminKey(key_id)
+    session.execute(delete(StoredSession).where(StoredSession.key_id == key_id))
     return key
 
 
 def active_admin_count(session: Session) -> int:
-    query = select(func.count()).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None))
+    query = select(func.count()).where(*_active_admin())
     return session.scalar(query) or 0
+
+
+# -- web sessions ------------------------------------------------------------------------------
+SESSION_TOUCH = timedelta(minutes=1)  # last_seen_at is written at most this often per session
+
+
+def create_web_session(session: Session, key: ApiKey, lifetime: timedelta) -> tuple[StoredSession, str]:
+    """A new session row for ``key`` and its random token (the cookie's secret, stored only as its
+    sha256); expired sessions are cleared on the way."""
+    at = now()
+    session.execute(delete(StoredSession).where(StoredSession.expires_at < at))
+    token = secrets.token_urlsafe(32)
+    row = StoredSession(token_hash=hash_key(token), key_id=key.id, created_at=at, last_seen_at=at,
+                        expires_at=at + lifetime)
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def find_web_session(
+    session: Session, token: str, idle: timedelta, at: datetime | None = None, *, touch: bool = True,
+) -> StoredSession | None:
+    """The live session of ``token``, its key loaded; None when unknown, past its expiry, idle for
+    longer than ``idle`` or its key revoked (an expired or idle row is deleted). ``touch``: this
+    is a use of the session (its idle time starts again)."""
+    at = at or now()
+    row = session.scalar(
+        select(StoredSession).where(StoredSession.token_hash == hash_key(token)).options(selectinload(StoredSession.key))
+    )
+    if row is None:
+        return None
+    if row.expires_at <= at or row.last_seen_at + idle <= at:
+        session.delete(row)
+        session.flush()
+        return None
+    if row.key.revoked_at is not None:
+        return None
+    if touch and at - row.last_seen_at >= SESSION_TOUCH:
+        row.last_seen_at = at
+        session.flush()
+    return row
+
+
+def end_web_session(session: Session, token: str) -> StoredSession | None:
+    """Delete the session of ``token`` (logout); the deleted row, or None if there was none."""
+    row = session.scalar(select(StoredSession).where(StoredSession.token_hash == hash_key(token)))
+    if row is not None:
+        session.delete(row)
+        session.flush()
+    return row
 
 
 # -- transcripts -------------------------------------------------------------------------------

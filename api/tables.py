@@ -65,7 +65,7 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class WebSession(Base):
+class StoredSession(Base):
     """A web login: only the sha256 of the cookie's random token is stored (migration 0003)."""
 
     __tablename__ = "web_sessions"

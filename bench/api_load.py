@@ -46,7 +46,8 @@ def utterances(n: int = 500, seed: int = 7) -> list[str]:
 
 
 # -- the server ------------------------------------------------------------------------------
-KEY_LINE = re.compile(r"^\s+(hs_[A-Za-z0-9_-]+)\s*$", re.MULTILINE)
+KEY_LINE = re.compile(r"^(hs_[A-Za-z0-9_-]+)\s*$", re.MULTILINE)
+ADMIN_KEY_FILE = "huashu-admin-key.txt"  # written by huashu serve into its working directory (no terminal)
 
 
 class ServerError(RuntimeError):
@@ -102,10 +103,11 @@ def start_server(home: Path, extra_env: dict[str, str] | None = None, timeout: f
             raise ServerError(f"server exited with {process.returncode}:\n{log.read_text()}")
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                found = KEY_LINE.search(log.read_text(encoding="utf-8"))
+                key_file = home / ADMIN_KEY_FILE
+                found = KEY_LINE.search(key_file.read_text(encoding="utf-8")) if key_file.exists() else None
                 if not found:
                     process.terminate()
-                    raise ServerError(f"the server printed no admin key:\n{log.read_text()}")
+                    raise ServerError(f"the server wrote no admin key:\n{log.read_text()}")
                 return Server(process, url, found.group(1), log)
         except httpx.TransportError:
             time.sleep(0.1)

@@ -1,5 +1,6 @@
 """A real ``huashu serve`` for the tests: a subprocess on a free loopback port over a SQLite file,
-the admin key read from its first-start banner; started, restarted, killed and stopped by the
+the admin key read from the file it writes on first start (``HUASHU_ADMIN_KEY_FILE``: with no
+terminal attached the key never goes to its output); started, restarted, killed and stopped by the
 tests (tests/api, tests/web and tests/robustness all use it).
 
 This folder holds ``conftest.py``, so pytest puts it on ``sys.path``: test modules
@@ -22,7 +23,8 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
-_KEY = re.compile(r"^\s+(hs_[A-Za-z0-9_-]+)\s*$", re.MULTILINE)
+ADMIN_KEY_FILE = "huashu-admin-key.txt"  # relative to the server's working directory, its home
+_KEY = re.compile(r"hs_[A-Za-z0-9_-]{43}")
 
 
 def free_port() -> int:
@@ -71,11 +73,12 @@ class Server:
                 raise RuntimeError(f"huashu serve exited with {self.process.returncode}:\n{self.log.read_text()}")
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    found = _KEY.search(self.log.read_text(encoding="utf-8"))
+                    key_file = self.home / ADMIN_KEY_FILE
+                    found = _KEY.fullmatch(key_file.read_text(encoding="utf-8").strip()) if key_file.exists() else None
                     if found:
-                        self.admin_key = found.group(1)
+                        self.admin_key = found.group(0)
                     if not self.admin_key:
-                        raise RuntimeError(f"huashu serve printed no admin key:\n{self.log.read_text()}")
+                        raise RuntimeError(f"huashu serve wrote no admin key:\n{self.log.read_text()}")
                     return self
             except httpx.TransportError:
                 pass
@@ -111,6 +114,9 @@ def huashu_env(database_url: str, extra_env: dict[str, str] | None = None) -> di
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
     env["HUASHU_DATABASE_URL"] = database_url
     env["HUASHU_MODEL"] = "off"
+    # The suites share one server and one client address and try wrong keys on purpose; the
+    # failed-authentication limit has its own test (tests/api/test_api_security.py).
+    env["HUASHU_AUTH_FAILURE_LIMIT"] = "100000/minute"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     env.update(extra_env or {})
     return env

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
 from .. import store, views
 from ..deps import AdminKey, SessionDep
 from ..errors import ApiError, not_found
 from ..routing import CheckedRoute
-from ..schemas import KeyCreated, KeyIn, KeyOut
+from ..schemas import ErrorOut, KeyCreated, KeyIn, KeyOut
 from . import ERRORS, MAX_DB_INT
 
 router = APIRouter(prefix="/v1", tags=["keys"], route_class=CheckedRoute, responses=ERRORS)
@@ -29,16 +29,22 @@ def list_keys(admin: AdminKey, session: SessionDep) -> list[dict[str, Any]]:
     return [views.key_view(k) for k in store.list_keys(session)]
 
 
-@router.delete("/keys/{key_id}", response_model=KeyOut)
+LAST_ADMIN = {409: {"model": ErrorOut, "description": "最后一个管理员密钥 / the last active admin key"}}
+
+
+@router.delete("/keys/{key_id}", response_model=KeyOut, responses=LAST_ADMIN)
 def revoke_key(
-    key_id: Annotated[int, Path(ge=1, le=MAX_DB_INT)], admin: AdminKey, session: SessionDep,
+    key_id: Annotated[int, Path(ge=1, le=MAX_DB_INT)], admin: AdminKey, session: SessionDep, request: Request,
 ) -> dict[str, Any]:
-    """吊销密钥 / revoke a key (at once; revoking twice is harmless)."""
-    key = store.get_key(session, key_id)
+    """吊销密钥 / revoke a key: at once, with its web sessions and open live sockets; revoking twice
+    is harmless; the last active admin key cannot be revoked (409)."""
+    try:
+        key = store.revoke_key(session, key_id)
+    except store.LastAdminKey:
+        session.rollback()
+        raise ApiError(409, "last_admin_key", "不能吊销最后一个管理员密钥 / cannot revoke the last admin key") from None
     if key is None:
         raise not_found("key", "该密钥")
-    if key.role == "admin" and key.revoked_at is None and store.active_admin_count(session) <= 1:
-        raise ApiError(409, "last_admin_key", "不能吊销最后一个管理员密钥 / cannot revoke the last admin key")
-    store.revoke_key(session, key_id)
     session.commit()
+    request.app.state.live_sockets.end_key(key_id)  # this worker's sockets now; others' within 0.5 s
     return views.key_view(key)

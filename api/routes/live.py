@@ -2,12 +2,17 @@
 
 The key comes in ``Authorization: Bearer <key>`` or, for browsers (which cannot set headers
 on a WebSocket), in ``?key=<key>``. A missing, unknown or revoked key closes the socket with
-4401, a role that may not use live tips with 4403. A bad message gets
-``{"error": {"code", "message"}}`` and the socket stays open.
+4401, a role that may not use live tips with 4403, an address with too many failed keys with 4429
+(``api.auth_limit``). A bad message (not JSON, NaN or Infinity included) gets
+``{"error": {"code", "message"}}`` and the socket stays open. Revoking the key (or, for the web
+page's socket, logging out) closes an open socket with 4401 within ``RECHECK_SECONDS``.
 """
 from __future__ import annotations
 
+import asyncio
 import json
+import math
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -17,8 +22,10 @@ from analyzer.engine import Engine
 
 from .. import store
 from ..analysis import flags_for
+from ..auth_limit import TooManyFailures, limiter
 from ..deps import LIVE_ROLES, EngineDep, SettingsDep, role_allowed
 from ..errors import ApiError, error_body
+from ..live_sockets import RECHECK_SECONDS, OpenSocket
 from ..settings import Settings
 from ..tables import ApiKey
 
@@ -26,42 +33,104 @@ router = APIRouter(prefix="/v1", tags=["live"])
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_MANY = 4429
 ROLES = ("agent", "customer")
 
 
 @router.websocket("/live")
 async def live(websocket: WebSocket, engine: EngineDep, settings: SettingsDep) -> None:
     await websocket.accept()  # accept first, so that the client sees the close code
-    key = await run_in_threadpool(_caller_key, websocket)
+    try:
+        key = await run_in_threadpool(_caller_key, websocket)
+    except TooManyFailures as exc:
+        await websocket.close(CLOSE_TOO_MANY, f"too many failed keys: retry in {exc.retry_after} s")
+        return
     if key is None:
         await websocket.close(CLOSE_UNAUTHORIZED, "missing, invalid or revoked API key")
         return
-    await serve_tips(websocket, key.role, engine, settings)
+    key_id = key.id
+
+    def key_active(_active: bool) -> bool:
+        with websocket.app.state.sessions() as session:
+            return store.key_is_active(session, key_id)
+
+    await serve_tips(websocket, key.role, engine, settings, OpenSocket(key_id), key_active)
 
 
-async def serve_tips(websocket: WebSocket, role: str, engine: Engine, settings: Settings) -> None:
+async def serve_tips(
+    websocket: WebSocket, role: str, engine: Engine, settings: Settings,
+    socket: OpenSocket, still_valid: Callable[[bool], bool],
+) -> None:
     """Once the caller is known (API key here, session cookie for the web page): check the role,
-    then answer every message until the client leaves."""
+    then answer every message until the client leaves, or the key or session ends.
+
+    ``socket`` is registered in ``app.state.live_sockets`` (revoking the key or logging out in this
+    worker ends it at once); ``still_valid(active)`` re-reads the key or session from the database
+    every ``RECHECK_SECONDS`` (a revocation by another worker or the CLI), ``active`` saying whether
+    messages came since the last check (the web session counts them as use)."""
     if not role_allowed(role, LIVE_ROLES):
         await websocket.close(CLOSE_FORBIDDEN, f"role {role} may not use live tips")
         return
+    registry = websocket.app.state.live_sockets
+    registry.add(socket)
+    heard = asyncio.Event()  # set by each message, cleared by each re-check
+    talk = asyncio.create_task(_talk(websocket, engine, settings, heard))
+    watch = asyncio.create_task(_watch(socket, still_valid, heard))
+    try:
+        done, _ = await asyncio.wait({talk, watch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        registry.remove(socket)
+        for task in (talk, watch):
+            task.cancel()
+        await asyncio.gather(talk, watch, return_exceptions=True)
+    if talk in done:
+        talk.result()  # the client left; re-raises anything unexpected
+        return
+    try:
+        await websocket.close(CLOSE_UNAUTHORIZED, "key revoked or session ended")
+    except (RuntimeError, WebSocketDisconnect):  # the client left meanwhile
+        pass
+
+
+async def _talk(websocket: WebSocket, engine: Engine, settings: Settings, heard: asyncio.Event) -> None:
     try:
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
+            heard.set()
             await websocket.send_json(await _answer(message.get("text"), engine, settings))
     except WebSocketDisconnect:
         return
 
 
+async def _watch(socket: OpenSocket, still_valid: Callable[[bool], bool], heard: asyncio.Event) -> None:
+    """Return when the socket must close: ended in this worker, or no longer valid in the database."""
+    while True:
+        try:
+            await asyncio.wait_for(socket.ended.wait(), RECHECK_SECONDS)
+            return
+        except TimeoutError:
+            pass
+        active = heard.is_set()
+        heard.clear()
+        if not await run_in_threadpool(still_valid, active):
+            return
+
+
 def _caller_key(websocket: WebSocket) -> ApiKey | None:
+    """The socket's active key (None if none or a wrong one, counted as a failure); raises
+    ``TooManyFailures`` for an address that has failed too often."""
     scheme, _, credentials = websocket.headers.get("authorization", "").partition(" ")
     plain = credentials.strip() if scheme.lower() == "bearer" else websocket.query_params.get("key", "")
     if not plain:
         return None
+    limiter(websocket).check(websocket)
     with websocket.app.state.sessions() as session:
-        return store.find_active_key(session, plain)
+        key = store.find_active_key(session, plain)
+    if key is None:
+        limiter(websocket).failed(websocket)
+    return key
 
 
 async def _answer(raw: str | None, engine: Engine, settings: Settings) -> dict[str, Any]:
@@ -69,7 +138,7 @@ async def _answer(raw: str | None, engine: Engine, settings: Settings) -> dict[s
     if raw is None:
         return error_body("invalid_message", "只接受文本消息 / send text messages, not binary")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, RecursionError):
         return error_body("invalid_json", "消息不是有效的 JSON / the message is not valid JSON")
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
@@ -85,3 +154,15 @@ async def _answer(raw: str | None, engine: Engine, settings: Settings) -> dict[s
     if "id" in data:  # lets a client match replies to partials
         reply["id"] = data["id"]
     return reply
+
+
+def _not_json(constant: str) -> float:
+    """``json.loads`` takes NaN, Infinity and -Infinity; JSON does not, and neither do we."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(number: str) -> float:
+    value = float(number)
+    if not math.isfinite(value):  # 1e999
+        raise ValueError(f"{number} is out of range")
+    return value

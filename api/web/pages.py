@@ -32,17 +32,21 @@ from analyzer.cells import escape_row
 from analyzer.lexicon import load_categories
 
 from .. import store, views
+from ..auth_limit import TooManyFailures, limiter
 from ..deps import LIVE_ROLES, EngineDep, SettingsDep, role_allowed
+from ..live_sockets import OpenSocket
 from ..routes.live import CLOSE_UNAUTHORIZED, serve_tips
 from . import charts, data, i18n
 from .session import (
     COOKIE,
-    MAX_AGE,
     WebSession,
     csrf_ok,
+    end,
     from_cookie,
     issue,
+    max_age,
     same_origin,
+    verify,
 )
 
 HERE = Path(__file__).parent
@@ -219,15 +223,28 @@ async def login(request: Request, settings: SettingsDep) -> Response:
     plain = str(form.get("key") or "").strip()
 
     def lookup():
+        if not plain:
+            return None
+        limiter(request).check(request)
         with request.app.state.sessions() as session:
-            return store.find_active_key(session, plain) if plain else None
+            found = store.find_active_key(session, plain)
+        if found is None:
+            limiter(request).failed(request)
+        return found
 
-    key = await run_in_threadpool(lookup)
+    try:
+        key = await run_in_threadpool(lookup)
+    except TooManyFailures as exc:
+        response = render(request, "login.html", None, status=429, next=next_url,
+                          error=t("login.error.rate", seconds=exc.retry_after))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if key is None:
         return render(request, "login.html", None, status=401, next=next_url, error=t("login.error.key"))
+    cookie = await run_in_threadpool(issue, request, key)
     response = RedirectResponse(next_url or home_for(key.role), status_code=303)
     response.set_cookie(
-        COOKIE, issue(settings, key), max_age=MAX_AGE, path="/", httponly=True, samesite="strict",
+        COOKIE, cookie, max_age=max_age(settings), path="/", httponly=True, samesite="strict",
         secure=request.url.scheme == "https",
     )
     return response
@@ -241,6 +258,10 @@ async def logout(request: Request) -> Response:
         t = i18n.translator(i18n.lang_of(request))
         return render(request, "error.html", web, status=403, title=t("error.csrf.title"),
                       message=t("error.csrf.text"), home=home_for(web.key.role))
+    if web is not None:  # the session ends on the server: a copy of the cookie is worth nothing now
+        ended = await run_in_threadpool(end, request, request.cookies.get(COOKIE))
+        if ended is not None:
+            request.app.state.live_sockets.end_session(ended)
     response = RedirectResponse("/web/login", status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return response
@@ -461,8 +482,13 @@ def live_page(request: Request, web: LiveUser, settings: SettingsDep) -> Respons
 async def live_socket(websocket: WebSocket, engine: EngineDep, settings: SettingsDep) -> None:
     """``WS /v1/live`` for the page: the same messages and answers, the session cookie as the key."""
     await websocket.accept()  # first, so that the page sees the close code
-    web = await run_in_threadpool(from_cookie, websocket) if same_origin(websocket) else None
+    cookie = websocket.cookies.get(COOKIE)
+    web = await run_in_threadpool(verify, websocket, cookie) if same_origin(websocket) else None
     if web is None:
         await websocket.close(CLOSE_UNAUTHORIZED, "missing, invalid or expired session")
         return
-    await serve_tips(websocket, web.key.role, engine, settings)
+
+    def session_valid(active: bool) -> bool:  # messages on the socket count as use of the session
+        return verify(websocket, cookie, touch=active) is not None
+
+    await serve_tips(websocket, web.key.role, engine, settings, OpenSocket(web.key.id, web.id), session_valid)

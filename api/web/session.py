@@ -1,23 +1,26 @@
-"""Browser sessions: a login with an API key sets a signed cookie; the raw key never leaves the form.
+"""Browser sessions: a login with an API key starts a session on the server; the raw key never
+leaves the form.
 
-The cookie is ``v1.<key id>.<expires>.<nonce>.<signature>``, where the signature is an
-HMAC-SHA256 of the other fields under a key derived from the API key's stored hash (and
-``settings.session_secret`` when the settings have one). So any worker over the same database
-can check it, and revoking the API key ends every session made from it at once. The cookie is
-HttpOnly and SameSite=Strict; its lifetime is ``MAX_AGE``; logout deletes it.
+The cookie is ``s1.<token>``, a random 256-bit token. The server keeps only its sha256 in the
+``web_sessions`` table, with the key, the creation time, the last request and an absolute expiry
+(``HUASHU_SESSION_MAX_HOURS``, 12 h); a session unused for ``HUASHU_SESSION_IDLE_MINUTES`` (120)
+ends too. Nothing in the database (a backup, a replica, a read-only SQL user) is enough to make a
+cookie, and there is no signing secret to keep. Logout deletes the row; revoking the key deletes all
+its rows (``store.revoke_key``); either closes the session's live sockets at once
+(``api.live_sockets``). The cookie is HttpOnly and SameSite=Strict.
 
 State-changing requests made with the cookie (POST, PUT, PATCH, DELETE) must also carry the
 session's CSRF token in the ``X-CSRF-Token`` header (or, for the logout form, a ``csrf``
-field); the token is an HMAC of the session's nonce and is rendered into every page.
-A request with ``Authorization: Bearer`` is checked exactly as before and ignores the cookie.
+field); the token is a hash of the session token (so also unknown to the database) and is rendered
+into every page. A request with ``Authorization: Bearer`` is checked exactly as before and ignores
+the cookie.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
-import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -25,70 +28,72 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
-from .. import deps
+from .. import deps, store
 from ..errors import ApiError, unauthorized
 from ..settings import Settings
 from ..tables import ApiKey
 
 COOKIE = "hs_session"
 CSRF_HEADER = "X-CSRF-Token"
-MAX_AGE = 12 * 3600  # seconds
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_VERSION = "v1"
+_VERSION = "s1"
 
 
 @dataclass(frozen=True)
 class WebSession:
     key: ApiKey  # detached, its fields loaded
     csrf: str
+    id: int  # the stored session's row (its live sockets are registered under it)
 
 
-def _secret(settings: Settings) -> bytes:
-    secret = getattr(settings, "session_secret", None) or ""
-    if hasattr(secret, "get_secret_value"):
-        secret = secret.get_secret_value()
-    return str(secret).encode("utf-8")
+def max_age(settings: Settings) -> int:
+    """The session's (and its cookie's) lifetime in seconds."""
+    return int(settings.session_max_hours * 3600)
 
 
-def _signing_key(settings: Settings, key: ApiKey) -> bytes:
-    return hashlib.sha256(b"huashu-web-session\0" + _secret(settings) + b"\0" + key.key_hash.encode()).digest()
+def _idle(settings: Settings) -> timedelta:
+    return timedelta(minutes=settings.session_idle_minutes)
 
 
-def _mac(signing_key: bytes, message: str) -> str:
-    return hmac.new(signing_key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+def _token(value: str | None) -> str | None:
+    version, _, token = (value or "").partition(".")
+    return token if version == _VERSION and 32 <= len(token) <= 64 else None
 
 
-def issue(settings: Settings, key: ApiKey, now: float | None = None) -> str:
-    """A new cookie value for ``key`` (a fresh nonce, so a fresh CSRF token)."""
-    expires = int((time.time() if now is None else now) + MAX_AGE)
-    body = f"{_VERSION}.{key.id}.{expires}.{secrets.token_urlsafe(16)}"
-    return f"{body}.{_mac(_signing_key(settings, key), body)}"
+def _csrf(token: str) -> str:
+    return hashlib.sha256(b"huashu-csrf\0" + token.encode()).hexdigest()[:32]
 
 
-def _parse(value: str) -> tuple[int, int, str, str] | None:
-    parts = value.split(".")
-    if len(parts) != 5 or parts[0] != _VERSION or not parts[1].isdigit() or not parts[2].isdigit():
+def issue(conn: HTTPConnection, key: ApiKey) -> str:
+    """Start a session for ``key``: a new row, and the cookie value that names it."""
+    with conn.app.state.sessions.begin() as session:
+        _, token = store.create_web_session(session, key, timedelta(seconds=max_age(conn.app.state.settings)))
+    return f"{_VERSION}.{token}"
+
+
+def verify(
+    conn: HTTPConnection, value: str | None, now: datetime | None = None, *, touch: bool = True,
+) -> WebSession | None:
+    """The session a cookie value stands for; None if malformed, unknown, ended, expired, idle or
+    its key revoked. ``touch``: this is a use of the session (see ``store.find_web_session``)."""
+    token = _token(value)
+    if token is None:
         return None
-    return int(parts[1]), int(parts[2]), parts[3], parts[4]
+    with conn.app.state.sessions.begin() as session:
+        row = store.find_web_session(session, token, _idle(conn.app.state.settings), now, touch=touch)
+        if row is None:
+            return None
+        return WebSession(key=row.key, csrf=_csrf(token), id=row.id)
 
 
-def verify(conn: HTTPConnection, value: str | None, now: float | None = None) -> WebSession | None:
-    """The session a cookie value stands for; None if malformed, forged, expired or revoked."""
-    parsed = _parse(value or "")
-    if parsed is None:
+def end(conn: HTTPConnection, value: str | None) -> int | None:
+    """Logout: delete the session of a cookie value; the ended session's id, if there was one."""
+    token = _token(value)
+    if token is None:
         return None
-    key_id, expires, nonce, signature = parsed
-    if expires < (time.time() if now is None else now):
-        return None
-    with conn.app.state.sessions() as session:
-        key = session.get(ApiKey, key_id)
-    if key is None or key.revoked_at is not None:
-        return None
-    signing_key = _signing_key(conn.app.state.settings, key)
-    expected = _mac(signing_key, f"{_VERSION}.{key_id}.{expires}.{nonce}")
-    if not hmac.compare_digest(expected, signature):
-        return None
-    return WebSession(key=key, csrf=_mac(signing_key, f"csrf.{nonce}")[:32])
+    with conn.app.state.sessions.begin() as session:
+        row = store.end_web_session(session, token)
+        return row.id if row is not None else None
 
 
 def from_cookie(conn: HTTPConnection) -> WebSession | None:

@@ -44,10 +44,12 @@ def test_keys_errors_are_one_line(server, tmp_path):
     assert r.returncode == 2 and "999999" in r.stderr
 
 
-def test_serve_printed_the_admin_key_once_in_both_languages(server):
+def test_serve_wrote_the_admin_key_to_its_file_never_to_the_log(server):
+    """With no terminal attached the key goes to HUASHU_ADMIN_KEY_FILE; the log says where, in both
+    languages (the terminal case: tests/api/test_api_security.py)."""
     log = server.log.read_text(encoding="utf-8")
-    assert log.count(server.admin_key) == 2  # the key, and the curl line under it
-    assert "管理员密钥" in log and "admin key" in log
+    assert server.admin_key not in log
+    assert "管理员密钥" in log and "admin key" in log and str(server.home / "huashu-admin-key.txt") in log
 
 
 def test_settings_from_the_environment(monkeypatch):

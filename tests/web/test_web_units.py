@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import string
 import xml.etree.ElementTree as ET
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -16,7 +16,7 @@ from analyzer.ingest import parse_transcript
 from api import store
 from api.db import open_database
 from api.settings import Settings
-from api.tables import StoredTranscript
+from api.tables import StoredSession, StoredTranscript
 from api.web import charts, data, i18n, pages, session
 from api.web.pages import TEMPLATES
 
@@ -128,27 +128,42 @@ def db(tmp_path):
     engine.dispose()
 
 
-def _conn(sessions, secret: str = "") -> SimpleNamespace:
-    settings = Settings(database_url="sqlite://")
-    if secret:
-        settings = SimpleNamespace(session_secret=secret)
+def _conn(sessions, **settings) -> SimpleNamespace:
+    settings = Settings(database_url="sqlite://", **settings)
     return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(sessions=sessions, settings=settings)))
 
 
-def test_a_session_is_signed_expires_and_has_its_own_csrf_token(db):
+def test_a_session_lives_on_the_server_expires_and_has_its_own_csrf_token(db):
     with db.begin() as s:
         key, _ = store.create_key(s, "甲", "supervisor")
-    conn = _conn(db)
-    value = session.issue(conn.app.state.settings, key, now=1000.0)
-    web = session.verify(conn, value, now=1000.0 + 60)
+    conn = _conn(db, session_max_hours=12, session_idle_minutes=120)
+    value = session.issue(conn, key)
+    start = datetime.now(UTC)
+    web = session.verify(conn, value, start + timedelta(minutes=1))
     assert web.key.id == key.id and re.fullmatch(r"[0-9a-f]{32}", web.csrf)
-    assert session.verify(conn, value, now=1000.0 + session.MAX_AGE + 1) is None  # expired
-    assert session.verify(conn, value.replace(".", ".x", 1), now=1060.0) is None
-    assert session.verify(_conn(db, secret="another server"), value, now=1060.0) is None
-    again = session.issue(conn.app.state.settings, key, now=1000.0)
-    assert session.verify(conn, again, now=1060.0).csrf != web.csrf  # a new login, a new token
-    for junk in ("", "v1", "v1.x.y.z.w", "v2.1.99999999999.n.s"):
+    token = value.split(".", 1)[1]
+    with db() as s:  # the database holds the token's hash only, never the token or the CSRF token
+        [row] = s.query(StoredSession).all()
+        assert row.token_hash == store.hash_key(token) and row.key_id == key.id
+        assert token not in repr(row.__dict__) and web.csrf not in repr(row.__dict__)
+        assert row.expires_at - row.created_at == timedelta(hours=12)
+    assert session.verify(conn, value.replace(".", ".x", 1)) is None
+    assert session.verify(conn, value[:-1] + ("A" if value[-1] != "A" else "B")) is None
+    again = session.issue(conn, key)
+    assert session.verify(conn, again).csrf != web.csrf  # a new login, a new token
+    for junk in ("", "s1", "s1.", "v1.1.99999999999.n.s", "s1." + "x" * 43):
         assert session.verify(conn, junk) is None
+    # idle for longer than the idle timeout: ended (and deleted)
+    assert session.verify(conn, value, start + timedelta(minutes=121)) is None
+    assert session.verify(conn, value) is None
+    # used every hour, still ended by the absolute cap
+    for hour in range(1, 12):
+        assert session.verify(conn, again, start + timedelta(hours=hour)) is not None
+    assert session.verify(conn, again, start + timedelta(hours=12, minutes=1)) is None
+    # logout deletes the row; the same cookie value is then refused
+    third = session.issue(conn, key)
+    assert session.end(conn, third) is not None and session.verify(conn, third) is None
+    assert session.end(conn, third) is None
 
 
 # -- the call list and the dashboard over stored calls ------------------------------------------
