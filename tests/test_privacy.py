@@ -262,3 +262,10 @@ def test_same_length_only_digits_change_and_idempotent(text):
     assert len(masked) == len(text)
     assert all(a == b or (b == "*" and (a.isdigit() or a in "一二三幺两零Xx")) for a, b in zip(text, masked))
     assert mask_pii(masked) == masked
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_keeps_its_length_and_never_raises(text):
+    masked = mask_pii(text)
+    assert len(masked) == len(text) and mask_pii(masked) == masked
