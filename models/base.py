@@ -344,7 +344,7 @@ def require_base_model(cache_dir: str | Path | None = None) -> Path:
     if not is_converted(cache_dir):
         raise BaseModelMissing(
             f"基础模型尚未转换 / the base model is not converted ({target}): run `make setup` "
-            f"(or `huashu train`, which converts it first)"
+            f"(an installed wheel: `python -m models.base`; or `huashu train`, which converts it first)"
         )
     return target
 
