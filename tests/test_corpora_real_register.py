@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +100,32 @@ def test_part_real_checker_catches(cr):
     held = json.loads((ROOT / "corpora" / "dev" / "dev.jsonl").read_text(encoding="utf-8").splitlines()[5])
     problems, worst = cr.leak_problems([{**pos, "text": held["text"]}])
     assert worst == 1.0 and problems
+
+
+REAL_TURNS = Path(os.environ.get("HUASHU_REAL_CACHE") or ROOT / ".cache" / "real") / "turns.jsonl"
+
+
+@pytest.mark.skipif(not REAL_TURNS.exists(), reason="no real-text cache (corpora/real/extract.py builds it)")
+@pytest.mark.parametrize("checker, data", [(CHECK_E, PART_E), (CHECK_REAL, PART_REAL)])
+def test_licence_guard_against_the_real_text_cache(checker, data):
+    """No authored line of six characters or more at 0.5 or more to a unique real turn."""
+    done = subprocess.run([sys.executable, str(checker), str(data), "--real", str(REAL_TURNS)],
+                          capture_output=True, text=True, encoding="utf-8", timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "unique real turns" in done.stdout
+
+
+def test_licence_guard_catches_a_copied_turn(ce, tmp_path):
+    mine = [r for r in rows(PART_E) if len(r["text"]) >= 10][:5]
+    turns = tmp_path / "turns.jsonl"
+    turns.write_text("".join(json.dumps({"text": t, "dup_of": None}, ensure_ascii=False) + "\n"
+                             for t in ("完全无关的一句话用来凑数", mine[2]["text"] + "啊")), encoding="utf-8")
+    errors: list[str] = []
+    assert ce.real_guard(mine, str(turns), errors) >= 0.5
+    assert len(errors) == 1 and errors[0].startswith("real (") and mine[2]["id"] in errors[0]
+    assert mine[2]["text"] not in errors[0]  # the real text is never printed
+    short = {**mine[0], "text": "嗯嗯好的"}
+    turns.write_text(json.dumps({"text": "嗯嗯好的", "dup_of": None}, ensure_ascii=False) + "\n", encoding="utf-8")
+    errors = []
+    ce.real_guard([short], str(turns), errors)
+    assert errors == []  # formulas under six characters are not compared

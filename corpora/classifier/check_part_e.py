@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check corpora/classifier/part-e.jsonl (agent lines in the real register: phone ASR and formal replies).
 
-    python3 corpora/classifier/check_part_e.py [path/to/part-e.jsonl]
+    python3 corpora/classifier/check_part_e.py [path/to/part-e.jsonl] [--real [turns.jsonl]]
 
 Standard library only. Uses check_part_b's normalisation and similarity (bigram Jaccard on the raw
 text and on the Traditional-folded, punctuation-free text, the larger kept) and the sentiment
@@ -15,9 +15,15 @@ checker's script tables. Verifies:
 - no near duplicates inside the file (>= 0.8), no dev line of part E at >= 0.5 to a train line of
   part E, and every line below 0.5 to every dev/test line of parts A-D, to every line of
   ``corpora/dev/dev.jsonl`` and to every dev/test line of ``corpora/sentiment/customer.jsonl``.
+With ``--real`` it also checks that no line is 0.5 or more similar to any unique turn of the
+real-text cache (``corpora/real/extract.py`` writes ``$HUASHU_REAL_CACHE`` or ``.cache/real``,
+outside git): a licence guard, since the lines were written after reading real dialogue and must
+not copy it. Lines under REAL_MIN_CHARS characters (formulas such as 嗯嗯对对) are not compared.
+Only line ids and the turn's sha1 are printed, never the real text.
 Prints the counts (quoted in the README); exits 1 on any violation.
 """
 import collections
+import hashlib
 import importlib.util
 import json
 import os
@@ -140,6 +146,57 @@ def leak_report(rows, errors, limit=cb.LEAK):
     return worst[0]
 
 
+REAL_CACHE = os.path.normpath(os.path.join(CORPORA, "..", ".cache", "real"))
+
+
+def real_turns(path):
+    """Unique texts (4 characters or more) of the real-text cache's turns.jsonl, agent and customer."""
+    out = set()
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                t = json.loads(line)
+                if t.get("dup_of") is None and len(t["text"]) >= 4:
+                    out.add(t["text"])
+    return sorted(out)
+
+
+REAL_MIN_CHARS = 6  # shorter lines (嗯嗯对对, 然后呢, ？？？) are formulas found in any dialogue
+
+
+def real_guard(rows, path, errors, index_of=None):
+    """Licence guard: every row of REAL_MIN_CHARS or more characters (punctuation and emoji dropped)
+    below 0.5 to every unique real turn; returns the worst similarity."""
+    if not os.path.exists(path):
+        errors.append(f"{path}: no real-text cache (build it with corpora/real/extract.py)")
+        return None
+    turns = real_turns(path)
+    rows = [o for o in rows if len(cb.normalise(o["text"])) >= REAL_MIN_CHARS]
+    idx = (index_of or Index)([o["text"] for o in rows])
+    top = (0.0, None)
+    for text in turns:
+        for s, j in idx.near(idx.gram(text), 0.3):
+            if s >= cb.LEAK:
+                errors.append(f"real ({s:.2f}): {rows[j]['id']} is too close to a real turn "
+                              f"(sha1 {hashlib.sha1(text.encode()).hexdigest()[:12]})")
+            if s > top[0]:
+                top = (s, rows[j]["id"])
+    print(f"max similarity to the {len(turns)} unique real turns of {path}: {top[0]:.3f} ({top[1]}; "
+          f"{len(rows)} lines of {REAL_MIN_CHARS}+ characters compared)")
+    return top[0]
+
+
+def cli_args(argv, default):
+    """(data path, real-cache turns path or None) from ``[PATH] [--real [TURNS]]``."""
+    args, real = list(argv), None
+    if "--real" in args:
+        k = args.index("--real")
+        nxt = args[k + 1] if k + 1 < len(args) and not args[k + 1].startswith("--") else None
+        real = nxt or os.path.join(os.environ.get("HUASHU_REAL_CACHE") or REAL_CACHE, "turns.jsonl")
+        del args[k:k + (2 if nxt else 1)]
+    return (args[0] if args else default), real
+
+
 def row_problems(o, labels):
     """The problems of one record (fields already checked): messages, empty when it is fine."""
     w, t, span = o["id"], o["text"], o["span"]
@@ -178,7 +235,7 @@ def row_problems(o, labels):
 
 
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "part-e.jsonl")
+    path, real = cli_args(sys.argv[1:], os.path.join(HERE, "part-e.jsonl"))
     cats = categories()
     labels = set(cats) | {"none"}
     errors = []
@@ -251,6 +308,8 @@ def main():
     print(f"near-duplicate pairs (>= {cb.NEAR_DUP}): {ndup}")
     print(f"dev/train pairs inside part E at >= {cb.LEAK}: {nsplit}")
     leak_report(rows, errors)
+    if real:
+        real_guard(rows, real, errors)
     return cb.report(errors, [])
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check corpora/sentiment/part-real.jsonl (customer lines in the real register: chat and phone ASR).
 
-    python3 corpora/sentiment/check_part_real.py [path/to/part-real.jsonl]
+    python3 corpora/sentiment/check_part_real.py [path/to/part-real.jsonl] [--real [turns.jsonl]]
 
 Standard library only. Reuses check.py (this folder: schema values, kind/label rules, script tables,
 the NFKC letters-and-digits bigrams) and ../classifier/check_part_e.py (the Traditional-folded
@@ -14,6 +14,8 @@ similarity and the list of held-out lines). Verifies:
   file, and every line below 0.5 to every dev/test line of the classifier parts and of
   customer.jsonl and to every line of corpora/dev/dev.jsonl.
 Similarity is the larger of check.py's bigram Jaccard and check_part_e's (raw and Traditional-folded).
+With ``--real``, the licence guard of check_part_e: every line below 0.5 to every unique turn of
+the real-text cache (ids and sha1 printed, never the real text).
 Prints the counts (quoted in the README); exits 1 on any violation.
 """
 import collections
@@ -105,7 +107,7 @@ def leak_problems(rows, limit=ce.cb.LEAK):
 
 
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "part-real.jsonl")
+    path, real = ce.cli_args(sys.argv[1:], os.path.join(HERE, "part-real.jsonl"))
     errors = []
     rows = []
     with open(path, encoding="utf-8") as fh:
@@ -191,6 +193,8 @@ def main():
     print(f"near-duplicate pairs (>= {ce.cb.NEAR_DUP}): {ndup}")
     print(f"dev/train pairs inside this file at >= {ce.cb.LEAK}: {nsplit}")
     errors += leak_problems(rows)[0]
+    if real:
+        ce.real_guard(rows, real, errors, index)
     return ce.cb.report(errors, [])
 
 
