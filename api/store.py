@@ -130,15 +130,15 @@ def find_web_session(
     )
     if row is None:
         return None
+    # Bulk statements, not ORM deletes and updates: two requests of one session may do this at once.
     if row.expires_at <= at or row.last_seen_at + idle <= at:
-        session.delete(row)
-        session.flush()
+        session.execute(delete(StoredSession).where(StoredSession.id == row.id))
         return None
     if row.key.revoked_at is not None:
         return None
     if touch and at - row.last_seen_at >= SESSION_TOUCH:
-        row.last_seen_at = at
-        session.flush()
+        session.execute(update(StoredSession).where(StoredSession.id == row.id).values(last_seen_at=at)
+                        .execution_options(synchronize_session=False))
     return row
 
 
@@ -146,8 +146,7 @@ def end_web_session(session: Session, token: str) -> StoredSession | None:
     """Delete the session of ``token`` (logout); the deleted row, or None if there was none."""
     row = session.scalar(select(StoredSession).where(StoredSession.token_hash == hash_key(token)))
     if row is not None:
-        session.delete(row)
-        session.flush()
+        session.execute(delete(StoredSession).where(StoredSession.id == row.id))  # a second logout at once: no error
     return row
 
 
