@@ -261,7 +261,7 @@ def _masked_job(job: Job) -> Job:
     from .privacy import mask_optional, mask_pii
 
     return replace(job, path=mask_pii(job.path), rel=mask_pii(job.rel), path_team=mask_optional(job.path_team),
-                   meta=Meta(agent=mask_optional(job.meta.agent), team=mask_optional(job.meta.team), date=job.meta.date))
+                   meta=replace(job.meta, agent=mask_optional(job.meta.agent), team=mask_optional(job.meta.team)))
 
 
 def analyse_job(job: Job, options: Options, state: Pipeline) -> dict[str, Any]:
