@@ -13,6 +13,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (413, "请求体过大 / body too large"),
         (415, "内容类型不对 / wrong content type"),
         (422, "输入无效 / invalid input"),
+        (429, "认证失败次数过多，见 Retry-After / too many failed authentications, see Retry-After"),
     )
 }
 

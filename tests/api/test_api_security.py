@@ -159,6 +159,12 @@ def test_wrong_keys_in_the_login_form_and_on_the_socket_count_too(fresh):
         assert f'请 {r.headers["retry-after"]} 秒后再试' in r.text  # the login page says how long
 
 
+def test_the_schema_documents_the_new_answers(http):
+    paths = http.get("/openapi.json").json()["paths"]
+    assert "429" in paths["/v1/transcripts"]["get"]["responses"]
+    assert "409" in paths["/v1/keys/{key_id}"]["delete"]["responses"]
+
+
 # -- /docs ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
 def test_the_docs_load_nothing_from_outside(http, page):
