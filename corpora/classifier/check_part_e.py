@@ -14,7 +14,8 @@ checker's script tables. Verifies:
   Traditional, about 20% of the groups in dev;
 - no near duplicates inside the file (>= 0.8), no dev line of part E at >= 0.5 to a train line of
   part E, and every line below 0.5 to every dev/test line of parts A-D, to every line of
-  ``corpora/dev/dev.jsonl`` and to every dev/test line of ``corpora/sentiment/customer.jsonl``.
+  ``corpora/dev/dev.jsonl`` and to every dev/test line of ``corpora/sentiment/customer.jsonl``;
+  every dev line of part E below 0.5 to every train line of the other classifier parts.
 With ``--real`` it also checks that no line is 0.5 or more similar to any unique turn of the
 real-text cache (``corpora/real/extract.py`` writes ``$HUASHU_REAL_CACHE`` or ``.cache/real``,
 outside git): a licence guard, since the lines were written after reading real dialogue and must
@@ -126,6 +127,40 @@ def held_out_lines():
             if r["split"] != "train":
                 out.append(("sentiment/customer.jsonl", r["id"], r["text"]))
     return out
+
+
+def train_lines_elsewhere():
+    """(file, id, text) of the train lines of the other classifier parts: a dev line of part E
+    must not resemble them either, or the dev split would measure memory."""
+    out = []
+    for name in sorted(os.listdir(HERE)):
+        if name.endswith(".jsonl") and name != "part-e.jsonl":
+            for line in open(os.path.join(HERE, name), encoding="utf-8"):
+                if line.strip():
+                    r = json.loads(line)
+                    if r.get("split", "train") == "train":
+                        out.append((name, r.get("id"), r["text"]))
+    return out
+
+
+def dev_vs_train_report(rows, train, errors, index_of=None, limit=cb.LEAK):
+    """Every dev row below ``limit`` to every line of ``train`` ((file, id, text)); returns the worst."""
+    idx = (index_of or Index)([t[2] for t in train])
+    worst = (0.0, None, None)
+    for o in rows:
+        if o["split"] != "dev":
+            continue
+        s, j = idx.best(idx.gram(o["text"]))
+        if j is None:
+            continue
+        if s > worst[0]:
+            worst = (s, o["id"], f"{train[j][0]} {train[j][1]}")
+        if s >= limit:
+            errors.append(f"dev line close to a train line of another file ({s:.2f}): {o['id']} vs "
+                          f"{train[j][0]} {train[j][1]}")
+    print(f"train lines of other files compared with dev lines here: {len(train)}; max similarity: "
+          f"{worst[0]:.3f} ({worst[1]} vs {worst[2]})")
+    return worst[0]
 
 
 def leak_report(rows, errors, limit=cb.LEAK):
@@ -307,6 +342,7 @@ def main():
                 errors.append(f"dev line close to a train line ({s:.2f}): {o['id']} | {rows[j]['id']}")
     print(f"near-duplicate pairs (>= {cb.NEAR_DUP}): {ndup}")
     print(f"dev/train pairs inside part E at >= {cb.LEAK}: {nsplit}")
+    dev_vs_train_report(rows, train_lines_elsewhere(), errors)
     leak_report(rows, errors)
     if real:
         real_guard(rows, real, errors)

@@ -12,7 +12,8 @@ similarity and the list of held-out lines). Verifies:
   the negative lines; chat and asr each at least 30%; Traditional 7-15%; 12-28% of the groups in dev;
 - no duplicate text and no near duplicate (>= 0.8), no dev line at >= 0.5 to a train line of this
   file, and every line below 0.5 to every dev/test line of the classifier parts and of
-  customer.jsonl and to every line of corpora/dev/dev.jsonl.
+  customer.jsonl and to every line of corpora/dev/dev.jsonl; every dev line below 0.5 to every
+  train line of customer.jsonl.
 Similarity is the larger of check.py's bigram Jaccard and check_part_e's (raw and Traditional-folded).
 With ``--real``, the licence guard of check_part_e: every line below 0.5 to every unique turn of
 the real-text cache (ids and sha1 printed, never the real text).
@@ -192,6 +193,10 @@ def main():
                 errors.append(f"dev line close to a train line ({s:.2f}): {r['id']} | {rows[j]['id']}")
     print(f"near-duplicate pairs (>= {ce.cb.NEAR_DUP}): {ndup}")
     print(f"dev/train pairs inside this file at >= {ce.cb.LEAK}: {nsplit}")
+    train = [("customer.jsonl", r["id"], r["text"])
+             for r in map(json.loads, open(os.path.join(HERE, "customer.jsonl"), encoding="utf-8"))
+             if r["split"] == "train"]
+    ce.dev_vs_train_report(rows, train, errors, index)
     errors += leak_problems(rows)[0]
     if real:
         ce.real_guard(rows, real, errors, index)
