@@ -2,6 +2,11 @@
 a fresh build, a changed lexicon file or a damaged cache file is rebuilt and says so once."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 
 from analyzer import compiled as cache
@@ -120,3 +125,38 @@ def test_the_key_covers_the_code_and_the_files(tmp_path, monkeypatch):
     assert base == cache.cache_key([company]) != cache.cache_key(())
     monkeypatch.setattr(cache, "FORMAT", cache.FORMAT + 1)
     assert cache.cache_key([company]) != base
+
+
+# -- the command, as a user runs it ---------------------------------------------------------
+def huashu(*args: str, stdin: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "analyzer.cli", *args], input=stdin, capture_output=True,
+                          text=True, timeout=180, env={**os.environ, **env})
+
+
+LINE = json.dumps({"id": "u1", "text": "你必須先把資料傳過來"}, ensure_ascii=False) + "\n"
+
+
+def test_check_builds_the_cache_once_then_reads_it(tmp_path):
+    env = {"HUASHU_CACHE": str(tmp_path), "HUASHU_LEXICON": ""}
+    args = ("check", "--no-model", "--sentiment", "none", "-")
+    first = huashu(*args, stdin=LINE, env=env)
+    assert first.returncode == 0 and first.stderr.count(REBUILT) == 1, first.stderr
+    second = huashu(*args, stdin=LINE, env=env)
+    assert second.returncode == 0 and second.stderr == "", second.stderr
+    off = huashu(*args, stdin=LINE, env={**env, "HUASHU_LEXICON_CACHE": "false", "HUASHU_CACHE": str(tmp_path / "off")})
+    assert off.returncode == 0 and off.stderr == "" and not (tmp_path / "off").exists()
+    assert first.stdout == second.stdout == off.stdout
+    assert json.loads(first.stdout)["flags"][0]["rule"] == "command.ni-bixu"
+
+
+@pytest.mark.parametrize("content", [b"", b"\n  \n", b"\xff\xfe\x00 not utf-8\n"])
+def test_empty_or_unreadable_input_is_refused_before_the_lexicon_loads(content, tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(content)
+    for target in (str(path), str(tmp_path / "missing.jsonl"), str(tmp_path)):
+        r = huashu("check", "--no-model", target, stdin="", env={"HUASHU_CACHE": str(tmp_path / "cache")})
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and target in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr
+    r = huashu("analyze", str(path), stdin="", env={"HUASHU_CACHE": str(tmp_path / "cache")})
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and str(path) in r.stderr, r.stderr
+    assert not (tmp_path / "cache").exists()  # nothing compiled, nothing cached
