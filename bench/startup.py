@@ -15,8 +15,8 @@ folder of its own (``HUASHU_CACHE``). The paths, taking turns within each round:
 - **empty input**: an empty file, refused before anything heavy loads;
 - **parser only**: ``huashu --help``: the interpreter, the imports and the argument parser.
 
-Wall time is measured around the process; peak RSS is the child's own (``os.wait4``). Medians
-over the runs. The largest imports on the check path (``python -X importtime``) follow the table.
+Wall time is measured around the process; CPU time and peak RSS are the child's own
+(``os.wait4``). Medians over the runs. The largest imports on the check path (``python -X importtime``) follow the table.
 Output: a section between ``<!-- startup.py -->`` markers in ``--out`` (replaced when present,
 else appended; a new file gets just the section), so ``bench/run_all.py`` embeds it as is.
 """
@@ -48,7 +48,8 @@ def huashu_command() -> list[str]:
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> dict:
-    """One process: wall seconds, the child's peak RSS (MiB), exit status, stdout, stderr."""
+    """One process: wall seconds, its CPU seconds (user + system), its peak RSS (MiB), exit
+    status, stdout, stderr."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
@@ -57,11 +58,13 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> dict:
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return {"wall": wall, "rss": usage.ru_maxrss / 1024, "rc": proc.returncode,
+        return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024,
+                "rc": proc.returncode,
                 "stdout": out.read().decode("utf-8", "replace"), "stderr": err.read().decode("utf-8", "replace")}
 
 
 def measure(runs: int, log=print) -> dict:
+    load_start = os.getloadavg()
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
     rows: dict[str, list[dict]] = {"old": [], "new": [], "rebuild": [], "empty": [], "help": []}
     with tempfile.TemporaryDirectory(prefix="huashu-startup-") as tmp:
@@ -100,7 +103,7 @@ def measure(runs: int, log=print) -> dict:
             shutil.rmtree(fresh, ignore_errors=True)
             log(f"round {r + 1}/{runs}: " + ", ".join(f"{k} {v[-1]['wall']:.2f} s" for k, v in rows.items()))
         imports = import_profile([*check, str(one)], home, env)
-    return {"rows": rows, "imports": imports}
+    return {"rows": rows, "imports": imports, "load_start": load_start}
 
 
 def import_profile(cmd: list[str], cwd: Path, env: dict[str, str], top: int = 10) -> list[tuple[str, float]]:
@@ -132,17 +135,19 @@ def section(result: dict, runs: int) -> str:
         "## 7. Start-up: `huashu check` of one line, lexicon only (`bench/startup.py`)",
         "",
         (f"Command: `python bench/startup.py --runs {runs}` — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python "
-         f"{platform.python_version()}, {os.cpu_count()} CPUs, load average at the end "
-         f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}. `huashu check --no-model --sentiment none one.jsonl` "
+         f"{platform.python_version()}, {os.cpu_count()} CPUs, load average (1 min) {result['load_start'][0]:.2f} "
+         f"at the start, {load[0]:.2f} at the end (other work on the machine slows every row alike). `huashu check --no-model --sentiment none one.jsonl` "
          "from a temporary directory with its own `HUASHU_CACHE`; the rows take turns within each of "
-         f"{runs} rounds; wall time around the process, the child's peak RSS; medians."),
+         f"{runs} rounds; wall time around the process, the child's CPU time (user + system, less sensitive "
+         "to other work on the machine) and peak RSS; medians."),
         "",
-        "| path | runs | median wall s | min s | max s | median peak RSS MiB |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| path | runs | median wall s | min s | max s | median CPU s | median peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, results in rows.items():
         walls = [r["wall"] for r in results]
         lines.append(f"| {label[name]} | {len(results)} | {med[name]:.2f} | {min(walls):.2f} | {max(walls):.2f} | "
+                     f"{statistics.median(r['cpu'] for r in results):.2f} | "
                      f"{statistics.median(r['rss'] for r in results):.0f} |")
     verdict = "meets" if med["new"] <= TARGET_S else "misses"
     lines += [
