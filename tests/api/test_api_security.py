@@ -118,6 +118,15 @@ def test_the_last_admin_cannot_be_revoked_even_by_two_concurrent_requests(fresh)
     fresh.admin_key = survivor[1]  # the admin key left standing, for the tests after this one
 
 
+def test_the_cli_refuses_to_revoke_the_last_admin_key_too(fresh):
+    with httpx.Client(base_url=fresh.url, timeout=30, headers={"X-Forwarded-For": "198.51.100.2"}) as http:
+        [admin_id] = _active_admins(http, fresh.admin_key)
+        done = subprocess.run([sys.executable, "-m", "analyzer.cli", "keys", "revoke", str(admin_id)],
+                              cwd=fresh.home, env=fresh.env, capture_output=True, text=True, timeout=120)
+        assert done.returncode != 0 and done.stderr.count("\n") == 1 and "last admin key" in done.stderr, done.stderr
+        assert _active_admins(http, fresh.admin_key) == [admin_id]
+
+
 # -- failed authentication ------------------------------------------------------------------------
 def test_wrong_keys_get_429_after_the_limit(fresh):
     limit = int(Settings.model_fields["auth_failure_limit"].default.split("/")[0])
