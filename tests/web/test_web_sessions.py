@@ -136,6 +136,7 @@ def test_a_revoked_keys_open_sockets_close_within_a_second(how, server, http, ke
                 s.commit()
         waited = [closed_within(api), closed_within(page)]
     assert max(waited) < CLOSE_WITHIN, waited
+    print(f"\n{how}: /v1/live closed after {waited[0]:.3f} s, /web/live/ws after {waited[1]:.3f} s")  # pytest -s
     with pytest.raises(ConnectionClosed), api_socket(server, plain) as again:
         again.recv(timeout=5)
 
