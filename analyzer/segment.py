@@ -35,8 +35,13 @@ class Segmenter:
     """Owns one jieba tokenizer; ``initialize()`` loads it eagerly (the service does at start-up)."""
 
     def __init__(self, user_words: Iterable[str] = (), state: tuple[dict[str, int], int] | None = None):
-        self.user_words = sorted({w for w in user_words if w and not _HAS_PUNCT.search(w)})
-        self._state = state  # a prefix dictionary built before with these words (FREQ, total)
+        """``state``: a prefix dictionary (FREQ, total) built before by a segmenter whose
+        ``user_words`` were exactly ``user_words`` (so they are taken as they are)."""
+        if state is None:
+            self.user_words = sorted({w for w in user_words if w and not _HAS_PUNCT.search(w)})
+        else:
+            self.user_words = list(user_words)
+        self._state = state
         self._tokenizer: jieba.Tokenizer | None = None
         self._lock = threading.Lock()
 
