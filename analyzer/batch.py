@@ -266,18 +266,14 @@ def _masked_job(job: Job) -> Job:
 
 def analyse_job(job: Job, options: Options, state: Pipeline) -> dict[str, Any]:
     from .ingest import parse_transcript
-    from .privacy import mask_transcript
 
-    masked = options.config.mask_pii
-    if masked:  # everything that leaves the worker is masked; the text before analysis
+    if options.config.mask_pii:  # file names and metadata; the pipeline masks the text itself
         job = _masked_job(job)
     if job.error:
         return {"index": job.index, "error": {"file": job.path, "reason": job.error}}
     try:
         t = parse_transcript(job.data or b"", job.path, fmt=options.fmt, agent_labels=options.agent_labels,
                              customer_labels=options.customer_labels)
-        if masked:  # before analysis: flag offsets point into the masked text
-            mask_transcript(t)
         return _call_result(job, state.analyze(t), state)
     except HuashuError as exc:
         return {"index": job.index, "error": {"file": job.path, "reason": str(exc)}}

@@ -138,10 +138,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         transcript = parse_transcript(sys.stdin.buffer.read(), "<stdin>", **options)
     else:
         transcript = read_transcript(args.file, **options)
-    if _config(args).mask_pii:  # before analysis: flag offsets point into the masked text
-        from .privacy import mask_transcript
-
-        mask_transcript(transcript)
     analysis = _pipeline(args, model=not args.no_model).analyze(transcript)
     if args.format == "json":
         out = json.dumps(report.to_dict(analysis), ensure_ascii=False, indent=2) + "\n"
@@ -287,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug, still reported as one line; HUASHU_DEBUG=1 shows the traceback
-        if os.environ.get("HUASHU_DEBUG"):
+        from .config import Config
+
+        if Config.debug():
             raise
         print(f"huashu: 内部错误 / internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 70

@@ -85,6 +85,11 @@ class Config(BaseSettings):
             changes["model"] = "on" if model and self.model != "off" else "off"
         return self.with_(**changes)
 
+    @staticmethod
+    def debug() -> bool:
+        """``HUASHU_DEBUG=1``: a command's internal error shows its traceback (for bug reports)."""
+        return os.environ.get("HUASHU_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+
     @property
     def model_on_uploads(self) -> bool:
         """Whether transcripts (uploads, ``huashu analyze``, batch reports) use the classifier."""

@@ -24,6 +24,7 @@ import yaml
 from .lexicon import SLOT, load_categories
 from .model import HuashuError
 from .resources import DEV_SET, HANDBOOK_PHRASES
+
 NONE = "none"
 
 

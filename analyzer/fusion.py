@@ -211,6 +211,7 @@ class Fuser:
 
     def probabilities(self, texts: Sequence[str], n_lexicon: Sequence[int]) -> list[np.ndarray | None]:
         """The model's rows (rule 1 and the mixture), None where the gate skips the transformer."""
+        texts = [normalize(t).text for t in texts]  # the models read text as the lexicon sees it
         run = list(range(len(texts)))
         p_base = self._baseline_proba(texts)
         if p_base is not None and self.policy.gate is not None:
@@ -226,6 +227,7 @@ class Fuser:
 
     def model_proba(self, texts: Sequence[str]) -> np.ndarray:
         """The mixture's probabilities for every text (no gate)."""
+        texts = [normalize(t).text for t in texts]
         return self._mix(self.classifier.predict_proba(texts, batch_size=64), self._baseline_proba(texts))
 
     def _baseline_proba(self, texts: Sequence[str]) -> np.ndarray | None:

@@ -50,7 +50,7 @@ class MoodParams:
 
     @classmethod
     def from_config(cls, extra: Iterable[str] = ()) -> MoodParams:
-        """The ``mood:`` section of ``corpora/scorecard.yaml`` (and ``HUASHU_SCORECARD`` files)."""
+        """The ``mood:`` section of ``corpora/scorecard.yaml`` (and the company scorecard files)."""
         from .scorecard import _extra_files
 
         return _params(_extra_files(extra))

@@ -6,6 +6,7 @@ transcript, like spaCy's pipeline components, and the order is checked when the 
 
 | component | needs | sets |
 |---|---|---|
+| ``mask`` (when ``mask_pii``: phone, ID-card, bank-card numbers; ``analyzer.privacy``) | ``turns`` | ``turns`` |
 | ``flags`` (normalise → match and rewrite → classify and fuse; ``analyzer.engine``) | ``turns`` | ``turn.flags``, ``script`` |
 | ``sentiment`` (``analyzer.sentiment``) | ``turns`` | ``turn.sentiment`` (customer turns) |
 | ``scorecard`` (``analyzer.scorecard``) | ``turn.flags`` | ``scorecard`` |
@@ -73,6 +74,7 @@ class Pipeline:
         self.sentiment = None  # loaded by initialize()
         self._initialized = False
         self.components: tuple[Component, ...] = (
+            *([Component("mask", ("turns",), ("turns",), self._mask)] if self.config.mask_pii else []),
             Component("flags", ("turns",), ("turn.flags", "script"), self._flags),
             Component("sentiment", ("turns",), ("turn.sentiment",), self._sentiment),
             Component("scorecard", ("turn.flags",), ("scorecard",), self._scorecard),
@@ -91,7 +93,8 @@ class Pipeline:
             if self.config.sentiment != "none":
                 from . import sentiment
 
-                self.sentiment = sentiment.load(self.config.sentiment, self.config.sentiment_dir)
+                self.sentiment = sentiment.load(self.config.sentiment, self.config.sentiment_dir,
+                                                self.config.cache_dir)
             self._initialized = True
         return self
 
@@ -125,6 +128,13 @@ class Pipeline:
         for component in self.components:
             component.run(analysis)
         return analysis
+
+    def _mask(self, a: CallAnalysis) -> None:
+        """Phone, ID-card and bank-card numbers masked before anything reads the text, so every flag
+        points into the masked text that is shown and stored (``analyzer.privacy``)."""
+        from .privacy import mask_transcript
+
+        mask_transcript(a.transcript)
 
     def _flags(self, a: CallAnalysis) -> None:
         self.engine.analyze(a.transcript)

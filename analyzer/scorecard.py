@@ -4,7 +4,8 @@ interruptions and speech rate.
 
 What is checked, the phrase lists and the thresholds are data: ``corpora/scorecard.yaml`` (each
 item cites the handbook line it checks). A company's file of the same shape overrides it
-(``load_config(["acme.yaml"])`` or ``HUASHU_SCORECARD=acme.yaml``, several joined with ``:``).
+(``load_config(["acme.yaml"])``; from the CLI ``--scorecard acme.yaml`` or ``HUASHU_SCORECARD=acme.yaml``,
+several joined with ``:``, read by ``analyzer.config``).
 
 ``score(transcript)`` returns::
 
@@ -44,6 +45,7 @@ import yaml
 from .model import AGENT, CUSTOMER, HuashuError, Transcript, Turn
 from .normalize import normalize
 from .resources import SCORECARD_FILE as DEFAULT_FILE
+
 CHANNELS = ("call", "chat")
 _CHAT_FORMATS = ("json", "jsonl", "xlsx")
 # Characters that count as speech: letters, digits, CJK ideographs (not punctuation or spaces).
@@ -91,12 +93,11 @@ def _merge_config(base: dict[str, Any], extra: dict[str, Any], name: str) -> dic
 
 
 def _extra_files(extra: Iterable[str | os.PathLike[str]]) -> tuple[str, ...]:
-    from_env = [p for p in os.environ.get("HUASHU_SCORECARD", "").split(os.pathsep) if p]
-    return tuple(from_env) + tuple(os.fspath(p) for p in extra)
+    return tuple(os.fspath(p) for p in extra)
 
 
 def load_config(extra: Iterable[str | os.PathLike[str]] = ()) -> dict[str, Any]:
-    """The default scorecard with the given company files (and ``HUASHU_SCORECARD``) merged in."""
+    """The default scorecard with the given company files (``Config.scorecard``) merged in."""
     return copy.deepcopy(_load_config(_extra_files(extra)))
 
 

@@ -15,18 +15,18 @@ Two models, both trained by ``huashu train-sentiment`` (``models/sentiment_train
 
 ``load("auto")`` gives the fine-tuned model when it can be built, else the baseline, else None
 (no artefact: turns keep ``sentiment: null``, and ``summary.satisfaction`` stays null).
-``HUASHU_SENTIMENT_DIR`` points at another artefact folder.
+``load(kind, folder)`` reads another artefact folder (``Config.sentiment_dir``, ``HUASHU_SENTIMENT_DIR``).
 """
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .model import CUSTOMER, HuashuError, Transcript
+from .normalize import normalize
 from .resources import SENTIMENT_DIR as ARTEFACT_DIR
 
 LABELS = ("negative", "neutral", "positive")
@@ -38,8 +38,8 @@ class SentimentUnavailable(HuashuError):
 
 
 def artefact_dir() -> Path:
-    env = os.environ.get("HUASHU_SENTIMENT_DIR")
-    return Path(env) if env else ARTEFACT_DIR
+    """The bundled artefact (another one is passed by the caller: ``Config.sentiment_dir``)."""
+    return ARTEFACT_DIR
 
 
 def _settings(folder: Path) -> dict[str, Any]:
@@ -72,7 +72,7 @@ class BaselineSentiment:
         self.anger_threshold = anger_threshold
 
     @classmethod
-    def load(cls, folder: str | Path | None = None) -> BaselineSentiment:
+    def load(cls, folder: str | Path | None = None, cache_dir: str | Path | None = None) -> BaselineSentiment:
         from models.baseline import BaselineClassifier
 
         folder = Path(folder) if folder else artefact_dir()
@@ -89,6 +89,7 @@ class BaselineSentiment:
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         if not texts:
             return []
+        texts = [normalize(t).text for t in texts]  # the models read text as the lexicon sees it
         probs = self.label_model.predict_proba(texts)
         angry = self.anger_model.predict_proba(texts)[:, 1]
         return [_result(p, a, self.anger_threshold, self.name) for p, a in zip(probs, angry)]
@@ -149,14 +150,14 @@ class FinetunedSentiment:
         if not texts:
             return []
         with self._lock:
-            logits = self.classifier.logits(list(texts), batch_size)
+            logits = self.classifier.logits([normalize(t).text for t in texts], batch_size)
         n = len(LABELS)
         probs = softmax(logits[:, :n] / self.label_temperature)
         angry = softmax(logits[:, n:] / self.anger_temperature)[:, 1]
         return [_result(p, a, self.anger_threshold, self.name) for p, a in zip(probs, angry)]
 
 
-def load(kind: str = "auto", folder: str | Path | None = None):
+def load(kind: str = "auto", folder: str | Path | None = None, cache_dir: str | Path | None = None):
     """The sentiment model: ``finetuned``, ``baseline``, ``auto`` (the fine-tuned one if it can be
     built, else the baseline, else None) or ``none`` (None). Asking for one by name that cannot be
     loaded raises ``SentimentUnavailable``."""
@@ -165,12 +166,12 @@ def load(kind: str = "auto", folder: str | Path | None = None):
     if kind == "none":
         return None
     if kind == "baseline":
-        return _cached(BaselineSentiment, folder)
+        return _cached(BaselineSentiment, folder, cache_dir)
     if kind == "finetuned":
-        return _cached(FinetunedSentiment, folder)
+        return _cached(FinetunedSentiment, folder, cache_dir)
     for cls in (FinetunedSentiment, BaselineSentiment):
         try:
-            return _cached(cls, folder)
+            return _cached(cls, folder, cache_dir)
         except (SentimentUnavailable, ImportError, OSError, KeyError, ValueError):
             continue
     return None
@@ -180,12 +181,12 @@ _LOADED: dict[tuple[str, str], Any] = {}
 _LOAD_LOCK = threading.Lock()
 
 
-def _cached(cls, folder: str | Path | None):
+def _cached(cls, folder: str | Path | None, cache_dir: str | Path | None = None):
     """One instance per model and folder in a process (a batch worker, the service, a test run)."""
-    key = (cls.name, str(Path(folder).resolve() if folder else artefact_dir().resolve()))
+    key = (cls.name, str(Path(folder).resolve() if folder else artefact_dir().resolve()), str(cache_dir))
     with _LOAD_LOCK:
         if key not in _LOADED:
-            _LOADED[key] = cls.load(folder)
+            _LOADED[key] = cls.load(folder, cache_dir)
         return _LOADED[key]
 
 

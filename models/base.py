@@ -58,10 +58,7 @@ class BaseModelMissing(RuntimeError):
 
 
 def cache_root(cache_dir: str | Path | None = None) -> Path:
-    if cache_dir is not None:
-        return Path(cache_dir)
-    env = os.environ.get("HUASHU_CACHE")
-    return Path(env) if env else DEFAULT_CACHE
+    return Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
 
 
 def base_dir(cache_dir: str | Path | None = None) -> Path:
@@ -416,11 +413,11 @@ def mean_pool(hidden, mask):
 
 
 def main() -> int:
-    """``python -m models.base``: convert the base model once (``make setup`` runs this)."""
+    """``python -m models.base [CACHE_DIR]``: convert the base model once (``make setup`` runs this)."""
     import sys
 
     try:
-        path = ensure_base_model()
+        path = ensure_base_model(sys.argv[1] if len(sys.argv) > 1 else None)
     except BaseModelMissing as exc:
         print(f"huashu: 错误 / error: {exc}", file=sys.stderr)
         return 2

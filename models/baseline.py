@@ -6,7 +6,8 @@ No pickle. The predictor reproduces scikit-learn's ``TfidfVectorizer(analyzer="c
 case, runs of whitespace → one space, raw counts × idf, L2 norm) and the multinomial softmax;
 ``fit`` checks that both agree on the training texts.
 
-Texts go through ``analyzer.normalize`` first (Simplified, half-width), like the lexicon's input.
+Texts come normalised by the caller (``analyzer.normalize``: Simplified, half-width), like the
+lexicon's input; this module imports nothing from the analyzer.
 """
 from __future__ import annotations
 
@@ -18,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from analyzer.normalize import normalize
 
 VOCAB_FILE = "vocabulary.json"
 WEIGHTS_FILE = "baseline.safetensors"
@@ -146,5 +145,6 @@ class BaselineClassifier:
 
 
 def _prepare(text: str) -> str:
-    """What the vectoriser sees: normalised text, lower case, whitespace runs collapsed."""
-    return _WS.sub(" ", normalize(text).text.lower())
+    """What the vectoriser sees: the text (normalised by the caller, ``analyzer.normalize``), lower
+    case, whitespace runs collapsed."""
+    return _WS.sub(" ", text.lower())

@@ -26,8 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from analyzer.lexicon import load_categories
-from analyzer.normalize import normalize
 from analyzer.resources import TRIGGER_DIR as ARTEFACT_DIR
 
 from . import base
@@ -38,20 +36,16 @@ NONE = "none"
 
 
 def artefact_dir() -> Path:
-    """``HUASHU_MODEL_DIR`` when set (another trained artefact), else ``models/trigger/``."""
-    env = os.environ.get("HUASHU_MODEL_DIR")
-    return Path(env) if env else ARTEFACT_DIR
-
-
-def default_labels() -> list[str]:
-    return [NONE, *load_categories()]
+    """The bundled artefact, ``models/trigger/`` (another one is passed by the caller: the
+    configuration's ``model_dir``, ``HUASHU_MODEL_DIR``)."""
+    return ARTEFACT_DIR
 
 
 @dataclass
 class Settings:
     """Everything needed to rebuild and use the trained model (stored in ``trigger.json``)."""
 
-    labels: list[str] = field(default_factory=default_labels)
+    labels: list[str] = field(default_factory=list)  # "none" + the categories, set by training
     base: str = f"{base.SOURCE_PACKAGE}=={base.SOURCE_VERSION}:{base.SOURCE_FILE}"
     layers: int = 12  # encoder layers used (the base has 12)
     trained_layers: int = 4  # the top ones, fine-tuned; the rest stay as in the base
@@ -79,7 +73,9 @@ class ModelUnavailable(RuntimeError):
 
 
 def prepare(text: str, settings: Settings) -> str:
-    return settings.prefix + normalize(text).text
+    """The model's input: ``text`` as the lexicon sees it (the caller normalises it with
+    ``analyzer.normalize``: Simplified, half-width) behind the e5 prefix."""
+    return settings.prefix + text
 
 
 # -- the network ---------------------------------------------------------------------------
@@ -259,10 +255,10 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 
 def set_threads(num_threads: int | None = None) -> int:
-    """Torch intra-op threads: ``num_threads``, else ``HUASHU_TORCH_THREADS``, else the cores
+    """Torch intra-op threads: ``num_threads`` (the configuration's ``threads``), else the cores
     this process may use (at most 8: more rarely helps a model this small)."""
     torch = _torch()
-    n = num_threads or int(os.environ.get("HUASHU_TORCH_THREADS", "0") or 0)
+    n = num_threads or 0
     if not n:
         try:
             n = len(os.sched_getaffinity(0))

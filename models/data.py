@@ -12,7 +12,9 @@ from pathlib import Path
 
 from analyzer.evaluate import Item, labelled_records
 from analyzer.model import HuashuError
+from analyzer.normalize import normalize
 from analyzer.resources import CLASSIFIER_DATA as CLASSIFIER_DIR
+
 SPLITS = ("train", "dev", "test")
 
 
@@ -47,7 +49,8 @@ def load_corpus(files: list[str | Path] | None = None) -> list[Example]:
     seen: set[str] = set()
     for path in paths:
         for n, r in labelled_records(path):
-            ex = Example(str(r.get("id", f"{path.stem}-{n}")), r["text"], r["label"], r.get("kind", ""),
+            # the models read text as the lexicon sees it (analyzer.normalize; idempotent)
+            ex = Example(str(r.get("id", f"{path.stem}-{n}")), normalize(r["text"]).text, r["label"], r.get("kind", ""),
                          r.get("script", ""), r.get("style", ""), r.get("domain", ""),
                          str(r.get("group", r.get("id", n))), r.get("split", "train"), path.name)
             if ex.split not in SPLITS:

@@ -33,6 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="second held-out set, reported only ('' for none; default corpora/dev/dev.jsonl)")
     p.add_argument("--out", default=str(TRIGGER_DIR), help="artefact folder (default: models/trigger)")
     p.add_argument("--cache-dir", default=None, help="where the converted base model lives (default .cache/huashu)")
+    p.add_argument("--dump-decisions", metavar="DIR", default=None,
+                   help="also write the calibration's inputs here, to study decisions without retraining")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--trained-layers", type=int, default=d.trained_layers)
     p.add_argument("--layers", type=int, default=d.layers)

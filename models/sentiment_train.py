@@ -113,6 +113,8 @@ def log(msg: str) -> None:
 
 # -- data ------------------------------------------------------------------------------------
 def load_data(path: str | Path) -> list[dict[str, Any]]:
+    from analyzer.normalize import normalize
+
     rows = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -120,7 +122,7 @@ def load_data(path: str | Path) -> list[dict[str, Any]]:
         r = json.loads(line)
         if r.get("label") not in LABELS or r.get("split") not in SPLITS or not isinstance(r.get("anger"), bool):
             raise SystemExit(f"{path}:{n}: needs label in {LABELS}, anger true/false, split in {SPLITS}")
-        rows.append(r)
+        rows.append({**r, "text": normalize(r["text"]).text})  # as the models read it (analyzer.normalize)
     return rows
 
 

@@ -17,6 +17,7 @@ count: the same data and settings give the same artefact on the same machine.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import math
@@ -34,6 +35,8 @@ import numpy as np
 
 from analyzer.evaluate import Item, load_dataset, score, substring_baseline
 from analyzer.fusion import FusionParams, Policy, logit
+from analyzer.lexicon import load_categories
+from analyzer.normalize import normalize
 
 from . import base
 from .baseline import BaselineClassifier
@@ -44,7 +47,6 @@ from .classifier import (
     Settings,
     TriggerClassifier,
     build_network,
-    default_labels,
     prepare,
     prepare_for_inference,
     save_lexicon_embeddings,
@@ -432,7 +434,7 @@ def load_decision_inputs(path: Path):
 
 # -- the run --------------------------------------------------------------------------------
 def run(data_files: list[Path], out_dir: Path, cfg: TrainConfig, heldout: Path | None,
-        cache_dir: Path | None = None) -> dict[str, Any]:
+        cache_dir: Path | None = None, dump_dir: Path | None = None) -> dict[str, Any]:
     import torch
     from safetensors.torch import save_file
 
@@ -455,14 +457,15 @@ def run(data_files: list[Path], out_dir: Path, cfg: TrainConfig, heldout: Path |
     train, dev, test = split(examples, "train"), split(examples, "dev"), split(examples, "test")
     if not train or not dev or not test:
         raise SystemExit("train: the data needs train, dev and test splits")
-    held = load_dataset(heldout) if heldout else []
+    # the models read text as the lexicon sees it (analyzer.normalize), like load_corpus's examples
+    held = [dataclasses.replace(i, text=normalize(i.text).text) for i in load_dataset(heldout)] if heldout else []
     held_texts = {i.text for i in held}  # never fit or tune on a held-out sentence
     leaked = [e.id for e in [*train, *dev] if e.text in held_texts]
     train = [e for e in train if e.text not in held_texts]
     dev = [e for e in dev if e.text not in held_texts]
     if leaked:
         log(f"left out of train/dev, also in the held-out set: {leaked}")
-    labels = default_labels()
+    labels = [NONE, *load_categories()]
     col = {c: i for i, c in enumerate(labels)}
     log(f"data: {len(train)} train, {len(dev)} dev, {len(test)} test; held-out {len(held)}")
 
@@ -505,9 +508,8 @@ def run(data_files: list[Path], out_dir: Path, cfg: TrainConfig, heldout: Path |
     benign = {k: [sorted(b) for _, b in v] for k, v in checked.items()}
     items = {"train": [e.item() for e in train], "dev": [e.item() for e in dev], "test": [e.item() for e in test],
              "heldout": held}
-    if os.environ.get("HUASHU_TRAIN_DUMP"):  # for studying the decisions without retraining
-        dump_decision_inputs(Path(os.environ["HUASHU_TRAIN_DUMP"]), labels, items, logits, base_scores, lexicon,
-                             benign)
+    if dump_dir is not None:  # for studying the decisions without retraining
+        dump_decision_inputs(dump_dir, labels, items, logits, base_scores, lexicon, benign)
     decided = decide_and_evaluate(labels, items, logits, base_scores, lexicon, benign)
     t = lap("calibration_and_evaluation", t)
 
@@ -529,7 +531,7 @@ def run(data_files: list[Path], out_dir: Path, cfg: TrainConfig, heldout: Path |
     save_file(state, str(out_dir / WEIGHTS_FILE), metadata={"format": "pt"})
     (out_dir / SETTINGS_FILE).write_text(settings.to_json(), encoding="utf-8")
     baseline.save(out_dir / "baseline")
-    lex_texts = sorted({prepare(x.text, settings)[len(settings.prefix):] for e in engine.lexicon.entries for x in e.examples})
+    lex_texts = sorted({normalize(x.text).text for e in engine.lexicon.entries for x in e.examples})
     vectors = shipped.embed(lex_texts, batch_size=64)
     save_lexicon_embeddings(out_dir, lex_texts, vectors)
     t = lap("artefact", t)
@@ -729,7 +731,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     cfg = TrainConfig(seed=args.seed, threads=args.threads, epochs=args.epochs, lr=args.lr,
                       layers=args.layers, trained_layers=args.trained_layers)
     metrics = run(files, Path(args.out), cfg, Path(args.heldout) if args.heldout else None,
-                  Path(args.cache_dir) if args.cache_dir else None)
+                  Path(args.cache_dir) if args.cache_dir else None,
+                  dump_dir=Path(args.dump_decisions) if getattr(args, "dump_decisions", None) else None)
     for key in ("test", "heldout_dev_jsonl"):
         if key in metrics["evaluation"]:
             print("\n".join(format_table(key, metrics["evaluation"][key], ["lexicon", "baseline", "transformer", "fused"])))
