@@ -1,5 +1,7 @@
 """``huashu train-sentiment``: the customer-sentiment models, from labelled data to the artefact.
 
+(One module of ~600 lines on purpose, like ``models.train``: one seeded run read in order.)
+
     python -m models.sentiment_train                      # = huashu train-sentiment
     python -m models.sentiment_train --compare-snownlp 2000
 

@@ -1,5 +1,9 @@
 """``huashu train``: one deterministic command from labelled data to the committed artefact.
 
+(One module of ~750 lines on purpose: the steps below share one seeded state and are read in
+order; the network, data and options it uses live in ``models.classifier``, ``models.data`` and
+``models.options``.)
+
 1. convert the base model if needed (``models.base``);
 2. train the baseline (char 1–3-gram TF-IDF + logistic regression) on the train split;
 3. fine-tune the transformer on the train split: the word embeddings and lower layers frozen (their

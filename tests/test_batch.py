@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analyzer.batch import TABLES, Options, add_report_parser, find_files, run_report
+from analyzer.batch import Options, add_report_parser, find_files, run_report
+from analyzer.batch_report import TABLES
 from analyzer.model import HuashuError
 
 REPO = Path(__file__).resolve().parents[1]
