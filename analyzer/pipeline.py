@@ -182,6 +182,9 @@ def build_or_fallback(config: Config) -> tuple[Pipeline, str | None]:
 
 def build(config: Config | None = None) -> Pipeline:
     """The pipeline for this configuration, loaded; a missing classifier is one clear line."""
+    config = config or Config()
+    if not config.model_on_uploads:  # no classifier: models.classifier (numpy, ~0.1 s) stays unimported
+        return Pipeline(config).initialize()
     try:
         from models.classifier import ModelUnavailable
     except ImportError as exc:  # torch/transformers absent
