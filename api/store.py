@@ -79,7 +79,8 @@ def revoke_key(session: Session, key_id: int) -> ApiKey | None:
     if key is None or key.revoked_at is not None:
         return key
     if key.role == "admin":
-        session.execute(select(ApiKey.id).where(*_active_admin()).with_for_update())
+        # in id order, so two revocations lock the rows in the same order (no deadlock)
+        session.execute(select(ApiKey.id).where(*_active_admin()).order_by(ApiKey.id).with_for_update())
     other_admins = (
         select(func.count()).select_from(ApiKey).where(*_active_admin(), ApiKey.id != key_id).scalar_subquery()
     )
