@@ -40,6 +40,25 @@ def check_utterance(engine: Engine, settings: Settings, text: str, role: str) ->
     return [flag.to_dict() for flag in engine.check(text, role)]
 
 
+def check_budget(transcript: Transcript, settings: Settings, name: str) -> None:
+    """The work budget of one upload, checked once it is parsed and before any analysis: at most
+    ``max_upload_turns`` turns and ``max_upload_chars`` characters of turn text (413 beyond).
+    The third part of the budget, time, is enforced by the analysis worker (``api.jobs``)."""
+    turns, chars = len(transcript.turns), sum(len(turn.text) for turn in transcript.turns)
+    if turns > settings.max_upload_turns:
+        limit = settings.max_upload_turns
+        raise ApiError(
+            413, "too_many_turns",
+            f"{name}: {turns} 轮对话，超过上限 {limit} / {turns} turns, over the limit of {limit}",
+        )
+    if chars > settings.max_upload_chars:
+        limit = settings.max_upload_chars
+        raise ApiError(
+            413, "too_many_characters",
+            f"{name}: 对话共 {chars} 个字符，超过上限 {limit} / {chars} characters of text, over the limit of {limit}",
+        )
+
+
 def analyze_upload(
     engine: Engine, settings: Settings, data: bytes, name: str, *,
     fmt: str | None, agent_labels: Sequence[str], customer_labels: Sequence[str],
@@ -53,6 +72,7 @@ def analyze_upload(
         )
     except IngestError as exc:
         raise ApiError(422, "invalid_transcript", mask_pii(str(exc)) if settings.mask_pii else str(exc)) from None
+    check_budget(transcript, settings, name)
     limit = settings.max_utterance_chars
     for turn in transcript.turns:
         if len(turn.text) > limit:

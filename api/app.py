@@ -21,6 +21,7 @@ from models.classifier import ModelUnavailable
 from . import errors, web
 from .auth_limit import AuthLimiter
 from .db import open_database
+from .guard import InputGuardMiddleware
 from .headers import HeadersMiddleware
 from .limits import BodyLimitMiddleware
 from .live_sockets import OpenSockets
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload = scope["method"] == "POST" and scope["path"].rstrip("/") == UPLOAD_PATH
         return settings.upload_body_bytes if upload else settings.max_body_bytes
 
+    app.add_middleware(InputGuardMiddleware)  # unsafe text in query strings and JSON bodies (api/guard.py)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     app.add_middleware(HeadersMiddleware)  # Cache-Control: no-store on /v1 and /web (api/headers.py)
     for module in (health, suggest, live, transcripts, flags, keys):

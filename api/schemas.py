@@ -77,6 +77,12 @@ class TurnOut(_Open):
     sentiment: dict[str, Any] | None
 
 
+class TurnPageOut(BaseModel):
+    offset: int
+    limit: int
+    total: int = Field(description="这通对话的总轮数 / the call's number of turns")
+
+
 class TranscriptOut(_Open):
     id: str
     source: str
@@ -89,6 +95,7 @@ class TranscriptOut(_Open):
     turns: list[TurnOut]
     scorecard: dict[str, Any]
     summary: dict[str, Any]
+    turn_page: TurnPageOut | None = Field(None, description="本页的轮次 / which turns this answer holds")
 
 
 class TranscriptSummary(BaseModel):

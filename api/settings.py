@@ -21,6 +21,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(MIB, gt=0)
     max_upload_bytes: int = Field(5 * MIB, gt=0)
     max_utterance_chars: int = Field(2000, gt=0)
+    # The work one upload may ask for (SECURITY.md, "Untrusted input and work limits"): the
+    # characters and turns of the parsed call (over them: 413, nothing analysed or stored) and
+    # the seconds its analysis may take in the analysis worker (over them: the job is stopped,
+    # 422, nothing stored). Uploads wait in line for the one worker; more than upload_queue
+    # waiting get 429.
+    max_upload_chars: int = Field(300_000, gt=0)
+    max_upload_turns: int = Field(5_000, gt=0)
+    analysis_seconds: float = Field(60.0, gt=0)
+    upload_queue: int = Field(8, ge=1)
     mask_pii: bool = True
     # The fine-tuned classifier (lexicon + model fused, as ``huashu check``): "uploads" analyses
     # uploaded transcripts with it and keeps the live path (suggest, live) on the lexicon, which

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from analyzer.model import Transcript
 from analyzer.privacy import mask_optional
 
-from .tables import ApiKey, StoredFlag, StoredSession, StoredTranscript, StoredTurn, Verdict, now
+from .tables import ApiKey, StoredFlag, StoredSession, StoredTranscript, StoredTurn, UploadKey, Verdict, now
 
 ROLES = ("agent", "supervisor", "analyst", "admin")
 VERDICTS = ("confirmed", "dismissed")
@@ -216,6 +216,41 @@ def list_transcripts(session: Session, limit: int, offset: int) -> Page:
         .offset(offset)
     )
     return Page(items=list(session.scalars(query)), total=total)
+
+
+def get_transcript_page(
+    session: Session, transcript_id: str, turn_offset: int, turn_limit: int
+) -> tuple[StoredTranscript, list[StoredTurn], int] | None:
+    """A transcript with one page of its turns (by index, their flags and verdicts loaded) and
+    the number of turns it has; None when there is no such transcript. The other turns are
+    never loaded."""
+    stored = session.scalar(
+        select(StoredTranscript).where(StoredTranscript.id == transcript_id)
+        .options(selectinload(StoredTranscript.uploader))
+    )
+    if stored is None:
+        return None
+    total = session.scalar(select(func.count()).where(StoredTurn.transcript_id == transcript_id)) or 0
+    turns = session.scalars(
+        select(StoredTurn).where(StoredTurn.transcript_id == transcript_id)
+        .order_by(StoredTurn.index).offset(turn_offset).limit(turn_limit)
+        .options(selectinload(StoredTurn.flags).selectinload(StoredFlag.verdicts).selectinload(Verdict.key))
+    )
+    return stored, list(turns), total
+
+
+# -- idempotency keys of uploads ---------------------------------------------------------------
+def find_upload_key(session: Session, key_id: int, idempotency_key: str) -> UploadKey | None:
+    query = select(UploadKey).where(UploadKey.key_id == key_id, UploadKey.idempotency_key == idempotency_key)
+    return session.scalar(query)
+
+
+def add_upload_key(session: Session, key_id: int, idempotency_key: str, content_sha256: str, transcript_id: str) -> None:
+    """Record the key with the transcript it stored (flushed: a concurrent twin fails here on the
+    unique constraint, before its transaction commits)."""
+    session.add(UploadKey(key_id=key_id, idempotency_key=idempotency_key, content_sha256=content_sha256,
+                          transcript_id=transcript_id))
+    session.flush()
 
 
 # -- verdicts ----------------------------------------------------------------------------------

@@ -160,3 +160,19 @@ class Verdict(Base):
 
     flag: Mapped[StoredFlag] = relationship(back_populates="verdicts")
     key: Mapped[ApiKey] = relationship()
+
+
+class UploadKey(Base):
+    """An upload's ``Idempotency-Key``: per uploading key, the transcript it stored and the
+    sha256 of what was sent (file, name and form fields), so a retry returns that transcript and
+    a different upload under the same key is refused (migration 0004)."""
+
+    __tablename__ = "upload_keys"
+    __table_args__ = (UniqueConstraint("key_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    transcript_id: Mapped[str] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)

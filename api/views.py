@@ -1,12 +1,12 @@
 """Stored rows as response dicts, in the shape ``analyzer.report.to_dict`` gives, plus ids."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from analyzer import report
-from analyzer.model import Flag, Transcript, Turn
+from analyzer.model import Flag, Turn
 
-from .tables import ApiKey, StoredFlag, StoredTranscript, Verdict
+from .tables import ApiKey, StoredFlag, StoredTranscript, StoredTurn, Verdict
 
 
 def key_ref(key: ApiKey) -> dict[str, Any]:
@@ -32,25 +32,50 @@ def _flag(f: StoredFlag) -> Flag:
     )
 
 
-def transcript_view(stored: StoredTranscript) -> dict[str, Any]:
-    """The stored analysis: ``report.to_dict`` of the rebuilt transcript, each flag with its id."""
-    rebuilt = Transcript(
-        source=stored.source, format=stored.format, encoding=stored.encoding, script=stored.script,
-        turns=[
-            Turn(
-                index=t.index, role=t.role, speaker=t.speaker, text=t.text, start_time=t.start_time,
-                end_time=t.end_time, line=t.line, flags=[_flag(f) for f in t.flags], sentiment=t.sentiment,
-            )
-            for t in stored.turns
-        ],
-    )
-    out = report.to_dict(rebuilt)
-    for turn_out, turn in zip(out["turns"], stored.turns, strict=True):
-        for flag_out, flag in zip(turn_out["flags"], turn.flags, strict=True):
+def transcript_view(
+    stored: StoredTranscript, turns: list[StoredTurn] | None = None, page: tuple[int, int, int] | None = None
+) -> dict[str, Any]:
+    """The stored analysis in ``report.to_dict``'s shape, each flag with its id and verdicts;
+    ``turns`` (default: all of them) with ``page`` = (offset, limit, total) adds ``turn_page``.
+
+    Scorecard and summary are the ones computed at upload (not recomputed per read). Times or
+    figures that are not finite (stored before the entry checks refused them) are shown as null,
+    so such a call can still be read."""
+    out_turns = []
+    for t in stored.turns if turns is None else turns:
+        turn_out = Turn(
+            index=t.index, role=t.role, speaker=t.speaker, text=t.text, start_time=_finite(t.start_time),
+            end_time=_finite(t.end_time), line=t.line, flags=[_flag(f) for f in t.flags],
+            sentiment=finite_json(t.sentiment),
+        ).to_dict()
+        for flag_out, flag in zip(turn_out["flags"], t.flags, strict=True):
             flag_out["id"] = flag.id
             flag_out["verdicts"] = [verdict_view(v) for v in flag.verdicts]
-    out["scorecard"], out["summary"] = stored.scorecard, stored.summary  # as computed at upload
-    return {"id": stored.id, **out, **_meta(stored)}
+        out_turns.append(turn_out)
+    out = {
+        "id": stored.id, "source": stored.source, "format": stored.format, "encoding": stored.encoding,
+        "script": stored.script, "turns": out_turns, "scorecard": finite_json(stored.scorecard),
+        "summary": finite_json(stored.summary), **_meta(stored),
+    }
+    if page is not None:
+        offset, limit, total = page
+        out["turn_page"] = {"offset": offset, "limit": limit, "total": total}
+    return out
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is None or math.isfinite(value) else None
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, ±Infinity) replaced by None: JSON has none."""
+    if isinstance(value, float):
+        return _finite(value)
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite_json(v) for v in value]
+    return value
 
 
 def transcript_summary(stored: StoredTranscript) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from ..analysis import flags_for
 from ..auth_limit import TooManyFailures, limiter
 from ..deps import LIVE_ROLES, EngineDep, SettingsDep, role_allowed
 from ..errors import ApiError, error_body
+from ..guard import INVALID_TEXT, invalid, message_problem
 from ..live_sockets import RECHECK_SECONDS, OpenSocket
 from ..settings import Settings
 from ..tables import ApiKey
@@ -143,6 +144,8 @@ async def _answer(raw: str | None, engine: Engine, settings: Settings) -> dict[s
         return error_body("invalid_json", "消息不是有效的 JSON / the message is not valid JSON")
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
         return error_body("invalid_message", '消息须为 {"text": "..."} / send {"text": "..."}')
+    if (found := message_problem(data)) is not None:  # a lone surrogate, NUL, ... (api/guard.py)
+        return error_body(INVALID_TEXT, invalid(found).message)
     role = data.get("role", "agent")
     if role not in ROLES:
         return error_body("invalid_message", "role 须为 agent 或 customer / role must be agent or customer")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import cache
@@ -84,7 +85,7 @@ def when(value: datetime | None) -> str:
 
 
 def clock(seconds: float | None) -> str:
-    if seconds is None:
+    if seconds is None or not math.isfinite(seconds):  # NaN/Infinity stored before entry checks
         return ""
     m, s = divmod(int(seconds), 60)
     h, m = divmod(m, 60)
@@ -361,22 +362,29 @@ def scorecard_view(card: Any, lang: str, names: dict[str, str]) -> dict[str, Any
     return view if items or view["triggers"] or view["extra"] or view["score"] is not None else None
 
 
+TURNS_PER_PAGE = 500
+
+
 @router.get("/web/calls/{transcript_id}")
 def call_page(request: Request, transcript_id: str, web: Reader) -> Response:
+    """One call, its turns TURNS_PER_PAGE at a time (``?page=N``): a 100,000-turn call is not one
+    27 MB page."""
     lang = i18n.lang_of(request)
     t = i18n.translator(lang)
+    page = data.page_number(request.query_params.get("page"))
     with request.app.state.sessions() as session:
-        stored = store.get_transcript(session, transcript_id)
-        if stored is None:
+        found = store.get_transcript_page(session, transcript_id, (page - 1) * TURNS_PER_PAGE, TURNS_PER_PAGE)
+        if found is None:
             return render(request, "error.html", web, status=404, title=t("error.notfound.title"),
                           message=t("error.notfound.call"), home="/web/calls")
-        call = views.transcript_view(stored)
+        stored, page_turns, total = found
+        call = views.transcript_view(stored, page_turns, ((page - 1) * TURNS_PER_PAGE, TURNS_PER_PAGE, total))
         team = data.team_of(stored)
-    speakers: dict[str, int] = {}
+        speakers = data.agent_turn_counts(session, transcript_id)
+    turn_pages = {"page": page, "pages": max(1, -(-total // TURNS_PER_PAGE))}
     turns, trigger_turns = [], []
     for turn in call["turns"]:
         if turn["role"] == "agent":
-            speakers[turn["speaker"]] = speakers.get(turn["speaker"], 0) + 1
             if turn["flags"]:
                 trigger_turns.append(turn["index"])
         turns.append({**turn, "time": clock(turn.get("start_time")), "segments": segments(turn["text"], turn["flags"])})
@@ -387,7 +395,7 @@ def call_page(request: Request, transcript_id: str, web: Reader) -> Response:
         turn["mood"] = by_turn.get(turn["index"])
         turn["escalation"] = turn["index"] in escalated
     mood_chart = charts.mood(
-        series, turns=len(turns), triggers=trigger_turns, name="mood", title=t("call.mood.title"),
+        series, turns=total, triggers=trigger_turns, name="mood", title=t("call.mood.title"),
         empty_text=t("call.mood.empty"),
         labels={k: t(f"chart.mood.{k}") for k in ("positive", "negative", "trigger", "turn")},
     )
@@ -395,7 +403,7 @@ def call_page(request: Request, transcript_id: str, web: Reader) -> Response:
         request, "call.html", web, call=call, turns=turns, agent=data.main_agent(speakers), team=team,
         satisfaction=data.satisfaction_of(call["summary"]), escalation=data.escalation_of(call["summary"]),
         mood_chart=mood_chart, scorecard=scorecard_view(call.get("scorecard"), lang, category_names(lang)),
-        can_verdict=role_allowed(web.key.role, VERDICT_ROLES),
+        can_verdict=role_allowed(web.key.role, VERDICT_ROLES), turn_pages=turn_pages,
     )
 
 
