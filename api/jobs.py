@@ -7,8 +7,9 @@ in its threads, so it cannot take the CPU or the memory the live path (suggest, 
 the scheduler prefers the server's threads, its pipeline built once) and gives it one job at a time:
 
 - jobs wait in line (FIFO); more than ``upload_queue`` waiting: 429;
-- a job may run ``analysis_seconds``; past that the child is killed (a new one is started for
-  the next job) and the upload is a 422;
+- a job may use ``analysis_seconds`` of the worker's CPU (and at most 5 times that of wall
+  time); past that the child is killed (a new one is started for the next job) and the upload is
+  a 422;
 - ``gone()`` (the client has left) is polled while a job waits and while it runs: a job whose
   client left is dropped or its child killed; its result never exists, so it is never stored;
 - once analysed, the child asks whether the client is still there; only then does it store the
@@ -39,6 +40,7 @@ log = logging.getLogger("huashu.jobs")
 
 NICE = 19
 POLL_S = 0.2  # how often a waiting or running job checks that its client is still there
+WALL_FACTOR = 5  # an analysis may take analysis_seconds of CPU, and at most 5 times that of wall time
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,35 @@ def _serve(conn: Any, settings: Settings) -> None:
 
 
 # -- the server's side ------------------------------------------------------------------------
+class _Budget:
+    """The time one analysis may take: ``seconds`` of the worker's CPU (what the analysis costs,
+    however busy the machine is: at nice 19 a loaded machine slows it without making it dearer),
+    and never more than WALL_FACTOR times that in wall-clock time. Wall-clock time alone where
+    the CPU time cannot be read."""
+
+    def __init__(self, pid: int, seconds: float):
+        self.seconds, self.wall_deadline = seconds, time.monotonic() + WALL_FACTOR * seconds
+        try:
+            import psutil  # installed with dask[distributed]
+
+            self._process = psutil.Process(pid)
+            self._start = self._cpu()
+        except (ImportError, OSError):
+            self._process, self.wall_deadline = None, time.monotonic() + seconds
+
+    def _cpu(self) -> float:
+        times = self._process.cpu_times()
+        return times.user + times.system + times.children_user + times.children_system
+
+    def spent(self) -> bool:
+        if time.monotonic() > self.wall_deadline:
+            return True
+        try:
+            return self._process is not None and self._cpu() - self._start > self.seconds
+        except OSError:  # the process is gone: its reply (or EOF) is read next
+            return False
+
+
 class AnalysisWorker:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -206,7 +237,7 @@ class AnalysisWorker:
     async def _run_now(self, job: UploadJob, gone: Callable[[], Awaitable[bool]]) -> tuple[int, bytes]:
         conn = self._conn
         await run_in_threadpool(conn.send, job)
-        reply = await self._reply(conn, job, time.monotonic() + self.settings.analysis_seconds, gone)
+        reply = await self._reply(conn, job, _Budget(self._process.pid, self.settings.analysis_seconds), gone)
         if reply[0] == "analysed":
             if await gone():  # analysed, not stored: the client left, so nothing is
                 await run_in_threadpool(conn.send, "drop")
@@ -220,9 +251,9 @@ class AnalysisWorker:
         raise RuntimeError(f"analysis of {job.name!r} failed in the worker: {reply[1]}")
 
     async def _reply(
-        self, conn: Any, job: UploadJob, deadline: float | None, gone: Callable[[], Awaitable[bool]] | None
+        self, conn: Any, job: UploadJob, budget: _Budget | None, gone: Callable[[], Awaitable[bool]] | None
     ) -> tuple[Any, ...]:
-        """The child's next message. Past ``deadline``, or when ``gone()``, the child is killed
+        """The child's next message. Past the ``budget``, or when ``gone()``, the child is killed
         (its CPU freed at once; a new one takes the next job)."""
         readable = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -237,7 +268,7 @@ class AnalysisWorker:
                     pass
                 if readable.is_set():
                     break
-                if deadline is not None and time.monotonic() > deadline:
+                if budget is not None and budget.spent():
                     stopped = "deadline"
                     break
                 if gone is not None and await gone():
@@ -255,8 +286,8 @@ class AnalysisWorker:
             limit = self.settings.analysis_seconds
             raise ApiError(
                 422, "analysis_too_long",
-                f"{job.name}: 分析超过 {limit:g} 秒，已停止，未保存 / the analysis took over {limit:g} s "
-                "and was stopped; nothing was stored",
+                f"{job.name}: 分析超过 {limit:g} 秒（CPU 时间），已停止，未保存 / the analysis took over {limit:g} s "
+                "of CPU time and was stopped; nothing was stored",
             )
         try:
             return await run_in_threadpool(conn.recv)

@@ -23,8 +23,8 @@ class Settings(BaseSettings):
     max_utterance_chars: int = Field(2000, gt=0)
     # The work one upload may ask for (SECURITY.md, "Untrusted input and work limits"): the
     # characters and turns of the parsed call (over them: 413, nothing analysed or stored) and
-    # the seconds its analysis may take in the analysis worker (over them: the job is stopped,
-    # 422, nothing stored). Uploads wait in line for the one worker; more than upload_queue
+    # the CPU seconds its analysis may take in the analysis worker (at most 5 times that of wall
+    # time; over them: the job is stopped, 422, nothing stored). Uploads wait in line for the one worker; more than upload_queue
     # waiting get 429.
     max_upload_chars: int = Field(300_000, gt=0)
     max_upload_turns: int = Field(5_000, gt=0)
