@@ -1,57 +1,156 @@
-"""``/v1/transcripts``: upload a call (stored in one transaction), read one, list them."""
+"""``/v1/transcripts``: upload a call (analysed as a bounded job, stored in one transaction), read
+one (its turns a page at a time), list them."""
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from analyzer.model import CallAnalysis
 
 from .. import store, views
-from ..analysis import analyze_upload
-from ..deps import ReaderKey, SessionDep, SettingsDep, SupervisorKey, UploadEngineDep
+from ..deps import ReaderKey, SessionDep, SettingsDep, SupervisorKey
 from ..errors import ApiError, not_found
+from ..guard import checked
+from ..jobs import ClientGone, UploadJob
 from ..routing import CheckedRoute
-from ..schemas import TranscriptOut, TranscriptPage
+from ..schemas import ErrorOut, TranscriptOut, TranscriptPage
 from . import ERRORS, MAX_DB_INT
 
 router = APIRouter(prefix="/v1", tags=["transcripts"], route_class=CheckedRoute, responses=ERRORS)
 
+TURN_LIMIT = 500  # turns per page by default (GET /v1/transcripts/{id}, the upload's answer)
+MAX_TURN_LIMIT = 2000
+IDEMPOTENCY_KEY_CHARS = 200
 
-@router.post("/transcripts", status_code=201, response_model=TranscriptOut)
-def upload_transcript(
+UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    200: {"model": TranscriptOut, "description": "同一 Idempotency-Key 的重试：已保存的那通 / a retry: the call stored before"},
+    409: {"model": ErrorOut, "description": "Idempotency-Key 已用于另一份上传 / the key was used for another upload"},
+    429: {"model": ErrorOut, "description": "分析队列已满 / too many uploads waiting"},
+}
+
+
+@router.post("/transcripts", status_code=201, response_model=TranscriptOut, responses=UPLOAD_ERRORS)
+async def upload_transcript(
+    request: Request,
     key: SupervisorKey,
-    session: SessionDep,
-    engine: UploadEngineDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="通话记录文件 / a transcript file")],
     agent_label: Annotated[list[str] | None, Form(description="该说话人是坐席 / this speaker is the agent")] = None,
     customer_label: Annotated[list[str] | None, Form(description="该说话人是客户 / this speaker is the customer")] = None,
     fmt: Annotated[str | None, Form(alias="format", description="speaker-text, csv, tsv, json, jsonl, xlsx")] = None,
     team: Annotated[str | None, Form(max_length=100, description="团队 / the agent's team")] = None,
-) -> dict[str, Any]:
-    """上传并分析一通对话 / upload and analyse one call (roles: supervisor)."""
+    idempotency_key: Annotated[str | None, Header(
+        alias="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_CHARS,
+        description="重试时带上同一个值：只保存一次 / send the same value on a retry: stored once")] = None,
+) -> Response:
+    """上传并分析一通对话 / upload and analyse one call (roles: supervisor).
+
+    The analysis runs in the analysis worker within the work budget (characters, turns, seconds:
+    413/422 beyond it); the call is stored in one transaction and only then answered (201, with
+    the first page of turns). A client that leaves before the answer stops its job and nothing is
+    stored. With ``Idempotency-Key``, a retry gets the call stored the first time (200)."""
+    name = checked(file.filename or "upload", "file name")
+    labels = [tuple(checked(v, field) for v in values or ()) for field, values in
+              (("agent_label", agent_label), ("customer_label", customer_label))]
+    fmt, team = checked(fmt, "format"), checked(team, "team")
+    idempotency_key = checked(idempotency_key, "Idempotency-Key")
     limit = settings.max_upload_bytes
-    data = file.file.read(limit + 1)
+    data = await file.read(limit + 1)
     if len(data) > limit:
         raise ApiError(413, "upload_too_large", f"文件超过 {limit} 字节 / the file is over {limit} bytes")
-    transcript, analysed = analyze_upload(
-        engine, settings, data, file.filename or "upload", fmt=fmt or None,
-        agent_labels=agent_label or (), customer_labels=customer_label or (),
+    team = (team or "").strip() or None
+    digest = content_digest(data, name, fmt, labels, team) if idempotency_key else ""
+    if idempotency_key:
+        replay = await run_in_threadpool(replay_upload, request.app.state.sessions, key.id, idempotency_key, digest)
+        if replay is not None:
+            return _json(200, replay)
+    job = UploadJob(data=data, name=name, fmt=fmt or None, agent_labels=labels[0], customer_labels=labels[1],
+                    uploader_id=key.id, masked=settings.mask_pii, team=team, idempotency_key=idempotency_key,
+                    digest=digest)
+    del data
+    try:
+        status, body = await request.app.state.analysis.run(job, request.is_disconnected)
+    except ClientGone:  # nobody to answer; nothing was or will be stored
+        raise ApiError(400, "client_closed_request", "客户端已断开，未保存 / the client left; nothing was stored") from None
+    return _json(status, body)
+
+
+def _json(status: int, body: bytes) -> Response:
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def content_digest(data: bytes, name: str, fmt: str | None, labels: list[tuple[str, ...]], team: str | None) -> str:
+    """What "the same upload" means for an idempotency key: the file, its name and the form."""
+    form = json.dumps([name, fmt, labels, team], ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(hashlib.sha256(data).digest() + form).hexdigest()
+
+
+def _conflict() -> ApiError:
+    return ApiError(
+        409, "idempotency_key_reused",
+        "该 Idempotency-Key 已用于另一份上传 / this Idempotency-Key was used for a different upload",
     )
-    stored = store.save_transcript(
-        session, transcript, **analysed, uploaded_by=key.id, masked=settings.mask_pii,
-        team=(team or "").strip() or None,
-    )
-    session.commit()  # the transcript, its turns and flags: all or nothing
-    return views.transcript_view(store.get_transcript(session, stored.id))
+
+
+def replay_upload(sessions, uploader_id: int, idempotency_key: str, digest: str) -> bytes | None:
+    """The encoded call stored under this key before (None if none); 409 if that was another upload."""
+    with sessions() as session:
+        found = store.find_upload_key(session, uploader_id, idempotency_key)
+        if found is None:
+            return None
+        if found.content_sha256 != digest:
+            raise _conflict()
+        return encode(page_view(session, found.transcript_id, 0, TURN_LIMIT))
+
+
+def store_upload(sessions, analysis: CallAnalysis, job: UploadJob) -> tuple[int, bytes]:
+    """Store an analysed call (and its idempotency key) in one transaction; the status and the
+    encoded first page to answer with. Runs in the analysis worker (api/jobs.py)."""
+    with sessions() as session:
+        stored = store.save_transcript(session, analysis, uploaded_by=job.uploader_id, masked=job.masked, team=job.team)
+        try:
+            if job.idempotency_key:
+                store.add_upload_key(session, job.uploader_id, job.idempotency_key, job.digest, stored.id)
+            session.commit()  # the transcript, its turns and flags, its key: all or nothing
+        except IntegrityError:  # the same key, stored by a concurrent twin of this request
+            session.rollback()
+            replay = replay_upload(sessions, job.uploader_id, job.idempotency_key or "", job.digest)
+            if replay is None:
+                raise
+            return 200, replay
+        session.expunge_all()
+        return 201, encode(page_view(session, stored.id, 0, TURN_LIMIT))
+
+
+def encode(view: dict[str, Any]) -> bytes:
+    """The response body of a call, as ``response_model=TranscriptOut`` would write it."""
+    return TranscriptOut.model_validate(view).model_dump_json().encode("utf-8")
+
+
+def page_view(session, transcript_id: str, turn_offset: int, turn_limit: int) -> dict[str, Any]:
+    found = store.get_transcript_page(session, transcript_id, turn_offset, turn_limit)
+    if found is None:
+        raise not_found("transcript", "该通话记录")
+    stored, turns, total = found
+    return views.transcript_view(stored, turns, (turn_offset, turn_limit, total))
 
 
 @router.get("/transcripts/{transcript_id}", response_model=TranscriptOut)
-def read_transcript(transcript_id: str, key: ReaderKey, session: SessionDep) -> dict[str, Any]:
-    """一通对话的分析 / one stored analysis (roles: supervisor, analyst)."""
-    stored = store.get_transcript(session, transcript_id)
-    if stored is None:
-        raise not_found("transcript", "该通话记录")
-    return views.transcript_view(stored)
+def read_transcript(
+    transcript_id: str,
+    key: ReaderKey,
+    session: SessionDep,
+    turn_offset: Annotated[int, Query(ge=0, le=MAX_DB_INT, description="从第几轮开始 / first turn")] = 0,
+    turn_limit: Annotated[int, Query(ge=1, le=MAX_TURN_LIMIT, description="最多几轮 / turns per page")] = TURN_LIMIT,
+) -> dict[str, Any]:
+    """一通对话的分析，对话轮次分页 / one stored analysis, its turns a page at a time
+    (``turn_page`` gives offset, limit and the total; roles: supervisor, analyst)."""
+    return page_view(session, transcript_id, turn_offset, turn_limit)
 
 
 @router.get("/transcripts", response_model=TranscriptPage)

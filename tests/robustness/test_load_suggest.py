@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import multiprocessing
 import random
 import statistics
 import threading
@@ -154,3 +155,101 @@ def test_worst_case_utterance_is_bounded(engine, kind):
     print(f"\n{len(flags)} flags in {1000 * cpu:.0f} ms of CPU")
     assert len(flags) >= 30
     assert cpu < 0.4
+
+
+# -- the held rate while hostile uploads are analysed (issue 16, finding 6) -----------------------
+HOSTILE_SECONDS = 300 if LOAD_LONG else 8
+HOSTILE_P99_BOUND_S = 0.05 if LOAD_LONG else 0.1  # long: the issue's 50 ms; CI: a hostile upload may not push it past 100 ms
+HOSTILE_RSS_GROWTH = 0.05  # the server's RSS may grow less than 5% over the run
+HOSTILE_UPLOADERS = 2
+
+
+def hostile_call(seed: int) -> bytes:
+    """The attack of finding 6: a ~60 KB call of long lines packed with triggers (each line costs
+    the engine far more than a normal turn), distinct per upload."""
+    rng = random.Random(seed)
+    triggers = ["你必须", "我不知道", "你搞错了", "这不是我的事", "随便你", "不可能"]
+    lines = []
+    for i in range(16):
+        body = "".join(rng.choice(triggers) + "，" for _ in range(300))[:1990]
+        lines.append(f"{'坐席' if i % 2 == 0 else '客户'}：{body}{seed}")
+    return "\n".join(lines).encode("utf-8")
+
+
+def hostile_uploader(url: str, key: str, n: int, stop, results) -> None:
+    """One client uploading hostile calls back to back until ``stop``; every other one leaves
+    after 0.5 s. Puts the list of outcomes (status codes, "left") on ``results``."""
+    bodies = [hostile_call(seed) for seed in range(n, 40, HOSTILE_UPLOADERS)]
+    outcomes: list[int | str] = []
+    with httpx.Client(base_url=url, headers=bearer(key), timeout=60) as http:
+        http.get("/healthz")
+        results.put("ready")
+        for i in itertools.count():
+            if stop.is_set():
+                break
+            try:
+                r = http.post("/v1/transcripts", files={"file": (f"hostile-{n}-{i}.txt", bodies[i % len(bodies)])},
+                              timeout=0.5 if i % 2 else 60)
+                outcomes.append(r.status_code)
+            except httpx.TimeoutException:
+                outcomes.append("left")
+    results.put(outcomes)
+
+
+def test_held_rate_on_suggest_while_hostile_uploads_are_analysed(tmp_path):
+    """Suggest at RATE/s for HOSTILE_SECONDS while HOSTILE_UPLOADERS clients upload hostile calls
+    back to back (and half of them leave before the answer): every suggest answered, p99 within
+    HOSTILE_P99_BOUND_S, the server's RSS within 5%. The analysis runs in the niced worker process,
+    never in the server's threads; an upload over its budget is refused, never stored.
+
+    The same rate without uploads is measured first (``quiet``). On a machine busy with other
+    work, where even the quiet p99 passes the bound, the hostile p99 may be at most 1.5 times the
+    quiet one instead (the uploads must not be what makes it slow); the long run always holds the
+    absolute bound, and the rate must be held as well as it was without uploads."""
+    server = make_server(tmp_path, {"HUASHU_ANALYSIS_SECONDS": "20"}).start()
+    stop = multiprocessing.get_context("spawn").Event()
+    outcomes: list[int | str] = []
+    try:
+        _, agent = server.new_key("agent")
+        _, supervisor = server.new_key("supervisor")
+        texts = utterances()
+        warm = held_rate(server.url, agent, texts, rate=500, seconds=WARMUP / 500)
+        assert not warm["errors"], warm["errors"][:3]
+        quiet = held_rate(server.url, agent, texts, rate=RATE, seconds=min(HOSTILE_SECONDS, 10))
+
+        # The uploaders run in processes of their own: reading their ~10 MB answers must not take
+        # the GIL from this process's suggest clients (their latency is what is measured).
+        ctx = multiprocessing.get_context("spawn")
+        results = ctx.Queue()
+        uploaders = [ctx.Process(target=hostile_uploader, args=(server.url, supervisor, n, stop, results), daemon=True)
+                     for n in range(HOSTILE_UPLOADERS)]
+        for p in uploaders:
+            p.start()
+        for _ in uploaders:
+            assert results.get(timeout=120) == "ready"
+        time.sleep(1.0)  # the worker is busy before the clock starts
+        before = rss_bytes(server.process.pid)
+        run = held_rate(server.url, agent, texts, rate=RATE, seconds=HOSTILE_SECONDS)
+        after = rss_bytes(server.process.pid)
+        stop.set()
+        for p in uploaders:
+            outcomes.extend(results.get(timeout=120))
+            p.join(timeout=30)
+    finally:
+        stop.set()
+        server.stop()
+    growth = (after - before) / before
+    print(f"\nwithout uploads: {quiet['achieved']:.1f} req/s, p50 {1000 * quiet['p50']:.1f} ms, "
+          f"p99 {1000 * quiet['p99']:.1f} ms\n"
+          f"{run['requests']} suggests in {run['elapsed']:.1f} s = {run['achieved']:.1f} req/s with hostile uploads "
+          f"({len(outcomes)} uploads: {sorted(set(map(str, outcomes)))}); p50 {1000 * run['p50']:.1f} ms, "
+          f"p99 {1000 * run['p99']:.1f} ms; server RSS {before / MIB:.0f} -> {after / MIB:.0f} MiB ({100 * growth:+.1f}%)")
+    assert not run["errors"], run["errors"][:3]
+    assert run["achieved"] >= min(0.95 * RATE, 0.9 * quiet["achieved"]), f"held {run['achieved']:.1f} req/s, target {RATE}"
+    assert len(outcomes) >= 2, "the uploads did not overlap the run"
+    assert all(o in (201, 413, 422, "left") for o in outcomes), outcomes
+    bound = HOSTILE_P99_BOUND_S
+    if not LOAD_LONG and quiet["p99"] > bound:  # a busy machine: the uploads may not make it worse
+        bound = 1.5 * quiet["p99"]
+    assert run["p99"] <= bound, f"p99 {1000 * run['p99']:.0f} ms (bound {1000 * bound:.0f} ms)"
+    assert growth < HOSTILE_RSS_GROWTH, f"server RSS grew {100 * growth:.1f}%"
