@@ -7,7 +7,7 @@ server process (the one answering suggest) and of its whole process tree (with t
 worker, where there is one): after start-up, after the first round, after the last, and after
 2 s idle.
 
-    python bench/upload_memory.py [--repo DIR] [--rounds 6] [--turns 4000] [--model off]
+    python bench/upload_memory.py [--repo DIR] [--rounds 6] [--turns 4000] [--model off] [--sentiment baseline]
 """
 from __future__ import annotations
 
@@ -53,12 +53,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--turns", type=int, default=4000)
     ap.add_argument("--model", default="off", help="HUASHU_MODEL for the server (off, uploads, on)")
+    ap.add_argument("--sentiment", default="baseline", help="HUASHU_SENTIMENT (where the server reads it)")
     args = ap.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="upload-memory-"))
     port = _port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
-    env.update(HUASHU_DATABASE_URL=f"sqlite:///{home / 'huashu.db'}", HUASHU_MODEL=args.model,
+    env.update(HUASHU_DATABASE_URL=f"sqlite:///{home / 'huashu.db'}", HUASHU_MODEL=args.model, HUASHU_SENTIMENT=args.sentiment,
                HUASHU_MAX_UPLOAD_TURNS=str(max(args.turns, 5000)), PYTHONPATH=str(args.repo.resolve()),
                HUASHU_AUTH_FAILURE_LIMIT="100000/minute")
     log = open(home / "server.log", "wb")
@@ -101,7 +102,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(30)
-    print(f"\n{args.repo} · HUASHU_MODEL={args.model} · {args.rounds} × {args.turns} turns\n")
+    print(f"\n{args.repo} · HUASHU_MODEL={args.model} HUASHU_SENTIMENT={args.sentiment} · {args.rounds} × {args.turns} turns\n")
     print("| when | server process RSS | process tree RSS |\n|---|---|---|")
     for when, own, tree in rows:
         print(f"| {when} | {own / MIB:.0f} MiB | {tree / MIB:.0f} MiB |")
