@@ -441,28 +441,17 @@ def run_report(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[s
 
 # -- the command ---------------------------------------------------------------------------
 def add_report_parser(sub, parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
-    """``huashu report``: add the sub-command to the ``huashu`` parser."""
+    """``huashu report``: add the sub-command to the ``huashu`` parser; ``parents`` carry the
+    pipeline's options (``analyzer.cli``: lexicon, model, sentiment, masking, scorecard, channel,
+    input format and speaker labels)."""
     p = sub.add_parser("report", parents=list(parents),
                        help="批量报告 / batch report over files and folders of transcripts")
     p.add_argument("paths", nargs="+", metavar="PATH", help="transcript files or folders (recursive)")
     p.add_argument("--out", required=True, metavar="DIR", help="输出文件夹 / output folder")
-    p.add_argument("--mask-pii", action=argparse.BooleanOptionalAction, default=None,
-                   help="遮盖电话、身份证、银行卡号（默认开；HUASHU_MASK_PII）/ mask phone, ID-card and bank-card "
-                        "numbers before analysis and in every output (default on; HUASHU_MASK_PII)")
     p.add_argument("--meta", metavar="CSV", help="file→agent/team/date mapping (columns file, agent, team, date)")
     p.add_argument("--workers", type=int, metavar="N", help="run on a local Dask cluster of N worker processes")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (e.g. tcp://10.0.0.5:8786)")
     p.add_argument("--chunk-size", type=int, default=32, help="files per Dask task (default 32)")
-    p.add_argument("--no-model", action="store_true", help="只用词库 / the lexicon alone, without the classifier")
-    p.add_argument("--sentiment", choices=("auto", "baseline", "finetuned", "none"),
-                   help="customer sentiment model (default HUASHU_SENTIMENT, else auto: the fine-tuned one if "
-                        "present, else the baseline)")
-    p.add_argument("--scorecard", action="append", metavar="FILE",
-                   help="company scorecard file (repeatable; also HUASHU_SCORECARD)")
-    p.add_argument("--channel", choices=("auto", "call", "chat"), help="default HUASHU_CHANNEL, else auto")
-    p.add_argument("--input-format", choices=("speaker-text", "csv", "tsv", "json", "jsonl", "xlsx"))
-    p.add_argument("--agent-label", action="append", metavar="LABEL")
-    p.add_argument("--customer-label", action="append", metavar="LABEL")
     p.add_argument("--no-xlsx", action="store_true", help="skip report.xlsx")
     p.add_argument("--worst", type=int, default=20, help="worst calls listed (default 20)")
     p.add_argument("--no-progress", action="store_true")

@@ -203,32 +203,34 @@ def build_parser() -> argparse.ArgumentParser:
     lex.add_argument("--lexicon", action="append", metavar="FILE",
                      help="额外词库文件 / extra lexicon file (repeatable; also HUASHU_LEXICON)")
 
-    p = sub.add_parser("check", parents=[lex], help="检查 JSON Lines 话语 / check JSON Lines utterances")
+    # The pipeline's options (analyzer.config.Config) that commands share: one definition each.
+    models = argparse.ArgumentParser(add_help=False)
+    models.add_argument("--no-model", action="store_true", help="只用词库 / the lexicon alone, without the classifier")
+    models.add_argument("--sentiment", choices=("auto", "baseline", "finetuned", "none"),
+                        help="客户情绪模型 / customer-sentiment model (default HUASHU_SENTIMENT, else auto: "
+                             "fine-tuned if present, else baseline)")
+    calls = argparse.ArgumentParser(add_help=False)
+    calls.add_argument("--mask-pii", action=argparse.BooleanOptionalAction, default=None,
+                       help="遮盖电话、身份证、银行卡号（默认开；HUASHU_MASK_PII）/ mask phone, ID-card and bank-card "
+                            "numbers before analysis and in every output (default on; HUASHU_MASK_PII)")
+    calls.add_argument("--scorecard", action="append", metavar="FILE",
+                       help="公司评分卡文件 / company scorecard file (repeatable; also HUASHU_SCORECARD)")
+    calls.add_argument("--channel", choices=("auto", "call", "chat"),
+                       help="渠道 / the channel: call, chat or auto (default HUASHU_CHANNEL, else auto)")
+    calls.add_argument("--input-format", choices=("speaker-text", "csv", "tsv", "json", "jsonl", "xlsx"))
+    calls.add_argument("--agent-label", action="append", metavar="LABEL",
+                       help="该说话人是坐席 / this speaker is the agent")
+    calls.add_argument("--customer-label", action="append", metavar="LABEL",
+                       help="该说话人是客户 / this speaker is the customer")
+
+    p = sub.add_parser("check", parents=[lex, models], help="检查 JSON Lines 话语 / check JSON Lines utterances")
     p.add_argument("file", nargs="?", default="-", help="JSON Lines file, or - for stdin")
-    p.add_argument("--no-model", action="store_true", help="只用词库 / the lexicon alone, without the classifier")
-    p.add_argument("--sentiment", choices=("auto", "baseline", "finetuned", "none"),
-                   help="客户情绪模型 / customer-sentiment model (default HUASHU_SENTIMENT, else auto: fine-tuned "
-                        "if present, else baseline)")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("analyze", parents=[lex], help="分析一通对话 / analyse one transcript")
+    p = sub.add_parser("analyze", parents=[lex, models, calls], help="分析一通对话 / analyse one transcript")
     p.add_argument("file", help="transcript file, or - for stdin")
     p.add_argument("--format", choices=("json", "text", "html"), default="json")
     p.add_argument("--out", metavar="PATH", help="写入文件 / write to a file instead of stdout")
-    p.add_argument("--mask-pii", action=argparse.BooleanOptionalAction, default=None,
-                   help="遮盖电话、身份证、银行卡号（默认开；HUASHU_MASK_PII）/ mask phone, ID-card and bank-card "
-                        "numbers before analysis and in every output (default on; HUASHU_MASK_PII)")
-    p.add_argument("--input-format", choices=("speaker-text", "csv", "tsv", "json", "jsonl", "xlsx"))
-    p.add_argument("--agent-label", action="append", metavar="LABEL", help="该说话人是坐席 / this speaker is the agent")
-    p.add_argument("--customer-label", action="append", metavar="LABEL", help="该说话人是客户 / this speaker is the customer")
-    p.add_argument("--no-model", action="store_true", help="只用词库 / the lexicon alone, without the classifier")
-    p.add_argument("--sentiment", choices=("auto", "baseline", "finetuned", "none"),
-                   help="客户情绪模型 / customer-sentiment model (default HUASHU_SENTIMENT, else auto: fine-tuned "
-                        "if present, else baseline)")
-    p.add_argument("--scorecard", action="append", metavar="FILE",
-                   help="公司评分卡文件 / company scorecard file (repeatable; also HUASHU_SCORECARD)")
-    p.add_argument("--channel", choices=("auto", "call", "chat"),
-                   help="渠道 / the channel: call, chat or auto (default HUASHU_CHANNEL, else auto)")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("eval", parents=[lex], help="在标注集上评测 / evaluate on a labelled set")
@@ -255,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .batch import add_report_parser  # light: pandas, Dask, matplotlib load when it runs
 
-    add_report_parser(sub, [lex])
+    add_report_parser(sub, [lex, models, calls])
     for plugin in _plugins():  # huashu serve/keys (api), huashu train/train-sentiment (models)
         plugin(sub, [lex])
     return parser

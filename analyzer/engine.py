@@ -63,9 +63,11 @@ class Engine:
         return twin
 
     # -- one utterance -------------------------------------------------------------------
-    def matches(self, text: str, rejected: list[Rejection] | None = None) -> tuple[Normalized, list[Match]]:
-        """The normalised text and its trigger matches; ``rejected`` collects benign uses."""
-        norm = normalize(text)
+    def matches(self, text: str, rejected: list[Rejection] | None = None,
+                norm: Normalized | None = None) -> tuple[Normalized, list[Match]]:
+        """The normalised text (``norm`` when the caller has it already) and its trigger matches;
+        ``rejected`` collects benign uses."""
+        norm = norm or normalize(text)
         return norm, self.matcher.find(norm.text, rejected)
 
     def check(self, text: str, role: str = AGENT, script: str | None = None) -> list[Flag]:
@@ -76,11 +78,12 @@ class Engine:
             return self.check_many([text], script=script)[0]
         return self._lexicon_flags(text, script)
 
-    def lexicon_check(self, text: str, script: str | None = None) -> tuple[list[Flag], set[str]]:
+    def lexicon_check(self, text: str, script: str | None = None,
+                      norm: Normalized | None = None) -> tuple[list[Flag], set[str]]:
         """The lexicon's flags, and the categories whose trigger words it found only in a use its
         checks call benign (negated, quoted, reported, followed by a next step), in one pass."""
         rejected: list[Rejection] = []
-        norm, found = self.matches(text, rejected)
+        norm, found = self.matches(text, rejected, norm)
         benign = {r.entry.category for r in rejected}
         if not found:
             return [], benign
@@ -92,13 +95,15 @@ class Engine:
         return self.lexicon_check(text, script)[0]
 
     def check_many(self, texts: Sequence[str], roles: Sequence[str] | None = None,
-                   script: str | None = None) -> list[list[Flag]]:
+                   script: str | None = None, norms: Sequence[Normalized | None] | None = None) -> list[list[Flag]]:
         """Flags for many utterances at once (the classifier runs in batches); same results as
-        ``check`` on each."""
+        ``check`` on each. Each agent utterance is normalised once (or ``norms`` given by the
+        caller are used), and the matcher and the classifier read that one normalised text."""
         roles = roles or [AGENT] * len(texts)
         todo = [i for i, (t, r) in enumerate(zip(texts, roles)) if r == AGENT and t]
         out: list[list[Flag]] = [[] for _ in texts]
-        checked = [self.lexicon_check(texts[i], script) for i in todo]
+        norm_of = {i: (norms[i] if norms is not None and norms[i] is not None else normalize(texts[i])) for i in todo}
+        checked = [self.lexicon_check(texts[i], script, norm_of[i]) for i in todo]
         lexicon = [flags for flags, _ in checked]
         if not self.model:
             for i, flags in zip(todo, lexicon):
@@ -107,7 +112,7 @@ class Engine:
         if self.fuser is None:
             self.initialize()
         fused = self.fuser.fuse_many([texts[i] for i in todo], lexicon, [script] * len(todo),
-                                     [benign for _, benign in checked])
+                                     [benign for _, benign in checked], [norm_of[i] for i in todo])
         for i, flags in zip(todo, fused):
             out[i] = flags
         return out
@@ -150,8 +155,10 @@ class Engine:
         """Fill in the flags of every agent turn (in place, the classifier in one batch) and
         return the transcript. The rest of a call's analysis is ``analyzer.pipeline``'s."""
         transcript.script = detect_script([t.text for t in transcript.turns])
+        for turn in transcript.turns:  # once per turn: the matcher, the classifier, the scorecard read it
+            turn.normalized = normalize(turn.text)
         flags = self.check_many([t.text for t in transcript.turns], [t.role for t in transcript.turns],
-                                transcript.script)
+                                transcript.script, [t.normalized for t in transcript.turns])
         for turn, found in zip(transcript.turns, flags):
             turn.flags = found
         return transcript

@@ -200,18 +200,23 @@ class Fuser:
 
     # one batch of utterances ------------------------------------------------------------
     def fuse_many(self, texts: Sequence[str], lexicon_flags: Sequence[list[Flag]],
-                  scripts: Sequence[str | None], benign: Sequence[Collection[str]] | None = None) -> list[list[Flag]]:
-        probs = self.probabilities(texts, [len(f) for f in lexicon_flags])
+                  scripts: Sequence[str | None], benign: Sequence[Collection[str]] | None = None,
+                  norms: Sequence[Normalized] | None = None) -> list[list[Flag]]:
+        """``norms``: the texts normalised (the engine's, computed once per utterance)."""
+        norms = norms if norms is not None else [normalize(t) for t in texts]
+        probs = self.probabilities([n.text for n in norms], [len(f) for f in lexicon_flags], normalized=True)
         benign = benign if benign is not None else [()] * len(texts)
         out = []
-        for text, flags, row, script, harmless in zip(texts, lexicon_flags, probs, scripts, benign):
+        for text, norm, flags, row, script, harmless in zip(texts, norms, lexicon_flags, probs, scripts, benign):
             decisions = self.policy.decide([(f.category, f.confidence) for f in flags], row, harmless)
-            out.append([self._flag(text, flags, d, script) for d in decisions])
+            out.append([self._flag(text, norm, flags, d, script) for d in decisions])
         return out
 
-    def probabilities(self, texts: Sequence[str], n_lexicon: Sequence[int]) -> list[np.ndarray | None]:
-        """The model's rows (rule 1 and the mixture), None where the gate skips the transformer."""
-        texts = [normalize(t).text for t in texts]  # the models read text as the lexicon sees it
+    def probabilities(self, texts: Sequence[str], n_lexicon: Sequence[int],
+                      normalized: bool = False) -> list[np.ndarray | None]:
+        """The model's rows (rule 1 and the mixture), None where the gate skips the transformer.
+        The models read text as the lexicon sees it: ``texts`` are normalised here unless they are."""
+        texts = texts if normalized else [normalize(t).text for t in texts]
         run = list(range(len(texts)))
         p_base = self._baseline_proba(texts)
         if p_base is not None and self.policy.gate is not None:
@@ -225,9 +230,9 @@ class Fuser:
                 rows[i] = row
         return rows
 
-    def model_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def model_proba(self, texts: Sequence[str], normalized: bool = False) -> np.ndarray:
         """The mixture's probabilities for every text (no gate)."""
-        texts = [normalize(t).text for t in texts]
+        texts = texts if normalized else [normalize(t).text for t in texts]
         return self._mix(self.classifier.predict_proba(texts, batch_size=64), self._baseline_proba(texts))
 
     def _baseline_proba(self, texts: Sequence[str]) -> np.ndarray | None:
@@ -242,17 +247,18 @@ class Fuser:
         w = self.policy.params.model_weight
         return p_model if p_base is None or w >= 1 else w * p_model + (1 - w) * p_base
 
-    def _flag(self, text: str, lexicon_flags: list[Flag], d: Decision, script: str | None) -> Flag:
+    def _flag(self, text: str, norm: Normalized, lexicon_flags: list[Flag], d: Decision, script: str | None) -> Flag:
         if d.lexicon_index is not None:
             f = lexicon_flags[d.lexicon_index]
             return Flag(f.start, f.end, f.text, f.category, d.confidence, d.source, f.rule, f.principle,
                         list(f.suggestions), f.rewrite)
-        return self.model_flag(text, d.category, d.confidence, script)
+        return self.model_flag(text, d.category, d.confidence, script, norm)
 
     # model-only hits ----------------------------------------------------------------------
-    def model_flag(self, text: str, category: str, confidence: float, script: str | None) -> Flag:
+    def model_flag(self, text: str, category: str, confidence: float, script: str | None,
+                   norm: Normalized | None = None) -> Flag:
         script = script or detect_script(text)
-        norm = normalize(text)
+        norm = norm or normalize(text)
         s, e = self.occlusion_span(norm, category)
         entry = self.nearest_entry(norm.text, category)
         if entry.span_covers_slot:  # its catalysts take the rest of the clause along (它的槽位在中间)
@@ -309,7 +315,7 @@ class Fuser:
         if p_base is not None and len(spans) > PRESELECT:  # the cheap model ranks, the mixture decides
             order = np.argsort(-(p_base[0, col] - p_base[1:, col]), kind="stable")[:PRESELECT]
             spans, variants = [spans[i] for i in order], [variants[i] for i in order]
-        p = self.model_proba([text, *variants])[:, col]
+        p = self.model_proba([text, *variants], normalized=True)[:, col]
         base_p, drops = float(p[0]), float(p[0]) - p[1:]
         best = float(drops.max())
         home = next(c for c in clauses if c[0] <= spans[int(np.argmax(drops))][0] < c[1])

@@ -47,6 +47,9 @@ class Turn:
     line: int | None = None  # 1-based line (or row) in the source file, for error messages
     flags: list[Flag] = field(default_factory=list)
     sentiment: dict[str, Any] | None = None
+    # analyzer.normalize.Normalized of ``text``, set once by the engine and read by every later
+    # component (the classifier, the scorecard); not part of the output
+    normalized: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

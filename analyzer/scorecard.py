@@ -144,7 +144,7 @@ class _Call:
     def __init__(self, t: Transcript, channel: str):
         self.t = t
         self.turns: list[Turn] = t.turns
-        self.norm = [normalize(turn.text).text for turn in t.turns]
+        self.norm = [(turn.normalized or normalize(turn.text)).text for turn in t.turns]
         self.agent = [i for i, turn in enumerate(t.turns) if turn.role == AGENT]
         self.customer = [i for i, turn in enumerate(t.turns) if turn.role == CUSTOMER]
         self.spoken = [len(_SPOKEN.findall(text)) for text in self.norm]

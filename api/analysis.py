@@ -1,16 +1,16 @@
 """What the handlers ask of the analyzer: one utterance checked, one upload parsed and analysed."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from analyzer import report
-from analyzer.engine import Engine
 from analyzer.ingest import parse_transcript
-from analyzer.model import IngestError, Transcript
-from analyzer.privacy import mask_pii, mask_transcript
+from analyzer.model import CallAnalysis, IngestError, Transcript
+from analyzer.pipeline import Pipeline, build_or_fallback
+from analyzer.privacy import mask_pii
 
 from .errors import ApiError
 from .settings import Settings
@@ -18,18 +18,21 @@ from .settings import Settings
 # Utterances up to this length are checked on the event loop (well under a millisecond when
 # typical); longer ones, whose check can take much longer, in a worker thread.
 INLINE_CHARS = 200
+log = logging.getLogger("huashu")
 
 
-async def flags_for(engine: Engine, settings: Settings, text: str, role: str) -> list[dict[str, Any]]:
+async def flags_for(pipeline: Pipeline, settings: Settings, text: str, role: str,
+                    context: str | None = None) -> list[dict[str, Any]]:
     """``check_utterance`` for async handlers (the live path): no thread hop for short text
     checked by the lexicon alone."""
-    if len(text) <= INLINE_CHARS and not engine.model:
-        return check_utterance(engine, settings, text, role)
-    return await run_in_threadpool(check_utterance, engine, settings, text, role)
+    if len(text) <= INLINE_CHARS and not pipeline.config.model_on_live:
+        return check_utterance(pipeline, settings, text, role, context)
+    return await run_in_threadpool(check_utterance, pipeline, settings, text, role, context)
 
 
-def check_utterance(engine: Engine, settings: Settings, text: str, role: str) -> list[dict[str, Any]]:
-    """The flags of one utterance; 422 for empty or over-long text."""
+def check_utterance(pipeline: Pipeline, settings: Settings, text: str, role: str,
+                    context: str | None = None) -> list[dict[str, Any]]:
+    """The flags of one utterance (``Pipeline.check``); 422 for empty or over-long text."""
     if not text.strip():
         raise ApiError(422, "empty_text", "text 不能为空 / text must not be empty")
     if len(text) > settings.max_utterance_chars:
@@ -37,7 +40,7 @@ def check_utterance(engine: Engine, settings: Settings, text: str, role: str) ->
         raise ApiError(
             422, "text_too_long", f"一句话最多 {limit} 个字符 / an utterance may have at most {limit} characters"
         )
-    return [flag.to_dict() for flag in engine.check(text, role)]
+    return [flag.to_dict() for flag in pipeline.check_text(text, role, context)]
 
 
 def check_budget(transcript: Transcript, settings: Settings, name: str) -> None:
@@ -60,10 +63,11 @@ def check_budget(transcript: Transcript, settings: Settings, name: str) -> None:
 
 
 def analyze_upload(
-    engine: Engine, settings: Settings, data: bytes, name: str, *,
+    pipeline: Pipeline, settings: Settings, data: bytes, name: str, *,
     fmt: str | None, agent_labels: Sequence[str], customer_labels: Sequence[str],
-) -> tuple[Transcript, dict[str, Any]]:
-    """Parse, mask (when ``settings.mask_pii``) and analyse an uploaded file; 422 if unreadable."""
+) -> CallAnalysis:
+    """Parse, mask (when ``settings.mask_pii``) and analyse an uploaded file (``Pipeline.analyze``,
+    as ``huashu analyze`` does); 422 if unreadable."""
     if settings.mask_pii:  # the file name too: error messages and the stored source name carry it
         name = mask_pii(name)
     try:
@@ -81,9 +85,21 @@ def analyze_upload(
                 422, "text_too_long",
                 f"{where}: 一句话最多 {limit} 个字符 / an utterance may have at most {limit} characters",
             )
-    if settings.mask_pii:  # before analysis, so flags point into the masked text that is stored
-        mask_transcript(transcript)
-    engine.analyze(transcript)
-    analysed = report.to_dict(transcript)
-    return transcript, {"summary": analysed["summary"], "scorecard": analysed["scorecard"]}
+    return pipeline.analyze(transcript)
 
+
+def build_pipeline(settings: Settings) -> tuple[Pipeline, str]:
+    """The uploads' pipeline (the analysis worker's, ``api.jobs``) and the model's status for
+    /healthz: "off", "loaded", or "unavailable" (then it runs on the lexicon and the log says why)."""
+    pipeline, problem = build_or_fallback(settings)
+    if problem:
+        log.warning("模型不可用，仅用词库 / the model is not available, running on the lexicon alone: %s", problem)
+        return pipeline, "unavailable"
+    return pipeline, "loaded" if settings.model_on_uploads else "off"
+
+
+def build_live_pipeline(settings: Settings) -> Pipeline:
+    """The live path's pipeline (suggest, live) in the server process: the lexicon alone unless
+    ``HUASHU_MODEL=on``; no sentiment model (the live path flags agent turns)."""
+    live = settings.with_(sentiment="none", model=None if settings.model == "on" else "off")
+    return build_or_fallback(live)[0]

@@ -1,11 +1,12 @@
 """The app factory: ``create_app(settings=None)``.
 
 Settings are read here (from ``HUASHU_*``), not at import. The lifespan opens the database,
-applies the migrations and builds the engine once; handlers get them as typed dependencies
+applies the migrations and builds the live pipeline once; handlers get them as typed dependencies
 (``api.deps``). Run it with ``huashu serve`` or ``uvicorn --factory api.app:create_app``.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,14 +16,13 @@ from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
-from analyzer.engine import Engine
-from models.classifier import ModelUnavailable
-
 from . import errors, web
+from .analysis import build_live_pipeline
 from .auth_limit import AuthLimiter
 from .db import open_database
 from .guard import InputGuardMiddleware
 from .headers import HeadersMiddleware
+from .jobs import AnalysisWorker
 from .limits import BodyLimitMiddleware
 from .live_sockets import OpenSockets
 from .routes import flags, health, keys, live, suggest, transcripts
@@ -32,22 +32,6 @@ UPLOAD_PATH = "/v1/transcripts"
 log = logging.getLogger("huashu")
 
 
-def build_engines(settings: Settings) -> tuple[Engine, Engine, str]:
-    """The live path's engine, the uploads' engine and the model's status for /healthz: "off",
-    "loaded", or "unavailable" (then both engines are lexicon-only and the log says why). One
-    engine is built; the lexicon-only one is its twin (``Engine.lexicon_only``)."""
-    engine = Engine(settings.lexicon, model=settings.model != "off")
-    try:
-        engine.initialize()
-    except (ModelUnavailable, ImportError) as exc:
-        log.warning("模型不可用，仅用词库 / the model is not available, running on the lexicon alone: %s", exc)
-        lexicon = engine.lexicon_only().initialize()
-        return lexicon, lexicon, "unavailable"
-    if not engine.model:
-        return engine, engine, "off"
-    return (engine if settings.model == "on" else engine.lexicon_only()), engine, "loaded"
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -55,11 +39,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db, sessions = await run_in_threadpool(open_database, settings.database_url)
         app.state.sessions = sessions
-        app.state.engine, app.state.upload_engine, app.state.model_status = await run_in_threadpool(
-            build_engines, settings)
+        # Uploads are analysed in a separate worker process with its own pipeline (api/jobs.py);
+        # this process builds only the live path's pipeline. Both start at once.
+        worker = AnalysisWorker(settings)
+        app.state.pipeline, app.state.model_status = await asyncio.gather(
+            run_in_threadpool(build_live_pipeline, settings), run_in_threadpool(worker.start))
+        app.state.analysis = worker
         try:
             yield
         finally:
+            worker.stop()
             db.dispose()
 
     # /docs and /redoc are public (the API's shape is no secret; every call needs a key) and load

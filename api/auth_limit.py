@@ -19,7 +19,9 @@ import time
 from limits import parse, storage, strategies
 from starlette.requests import HTTPConnection
 
+from . import store
 from .errors import ApiError
+from .tables import ApiKey
 
 SCOPE = "auth-failure"
 
@@ -58,3 +60,15 @@ def client_address(conn: HTTPConnection) -> str:
 
 def limiter(conn: HTTPConnection) -> AuthLimiter:
     return conn.app.state.auth_limiter
+
+
+def find_key(conn: HTTPConnection, plain: str) -> ApiKey | None:
+    """The active key ``plain`` names (None for a wrong or revoked one, counted as a failure of
+    the caller's address); raises ``TooManyFailures`` for an address that has failed too often.
+    The one lookup behind the bearer header, the live socket's key and the login form."""
+    limiter(conn).check(conn)
+    with conn.app.state.sessions() as session:
+        key = store.find_active_key(session, plain)
+    if key is None:
+        limiter(conn).failed(conn)
+    return key

@@ -1,4 +1,4 @@
-"""Typed dependencies for the handlers: settings, the engine, a database session, the caller's key.
+"""Typed dependencies for the handlers: settings, the pipeline, a database session, the caller's key.
 
 Everything lives on ``app.state`` (built by ``create_app`` and its lifespan); nothing here is
 built at import time.
@@ -13,10 +13,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
-from analyzer.engine import Engine
+from analyzer.pipeline import Pipeline
 
-from . import store
-from .auth_limit import limiter
+from .auth_limit import find_key
 from .errors import forbidden, unauthorized
 from .settings import Settings
 from .tables import ApiKey
@@ -29,14 +28,10 @@ async def get_settings(conn: HTTPConnection) -> Settings:
     return conn.app.state.settings
 
 
-async def get_engine(conn: HTTPConnection) -> Engine:
-    """The live path's engine (suggest, live): lexicon-only unless ``HUASHU_MODEL=on``."""
-    return conn.app.state.engine
-
-
-async def get_upload_engine(conn: HTTPConnection) -> Engine:
-    """The engine that analyses uploads: lexicon + model unless ``HUASHU_MODEL=off``."""
-    return conn.app.state.upload_engine
+async def get_pipeline(conn: HTTPConnection) -> Pipeline:
+    """The live path's pipeline (suggest, live): the lexicon alone unless ``HUASHU_MODEL=on``
+    (uploads are analysed by the analysis worker's own pipeline, ``api.jobs``)."""
+    return conn.app.state.pipeline
 
 
 def get_session(conn: HTTPConnection) -> Iterator[Session]:  # closing may talk to the database
@@ -45,8 +40,7 @@ def get_session(conn: HTTPConnection) -> Iterator[Session]:  # closing may talk 
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-EngineDep = Annotated[Engine, Depends(get_engine)]
-UploadEngineDep = Annotated[Engine, Depends(get_upload_engine)]
+PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 _bearer = HTTPBearer(auto_error=False, description="API 密钥 / API key: `Authorization: Bearer <key>`")
@@ -63,11 +57,8 @@ def current_key(
     """
     if credentials is None:
         raise unauthorized()
-    limiter(conn).check(conn)
-    with conn.app.state.sessions() as session:
-        key = store.find_active_key(session, credentials.credentials)
+    key = find_key(conn, credentials.credentials)
     if key is None:
-        limiter(conn).failed(conn)
         raise unauthorized()
     return key
 

@@ -1,10 +1,13 @@
 """Request and response bodies (the shapes of docs/interfaces.md, extended with ids)."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from analyzer.model import Flag
 
 Role = Literal["agent", "supervisor", "analyst", "admin"]
 
@@ -28,19 +31,18 @@ class ErrorOut(BaseModel):
 class SuggestIn(BaseModel):
     text: str = Field(description="一句话 / one utterance")
     role: Literal["agent", "customer"] = "agent"
+    context: str | None = Field(None, max_length=2000, description="客户上一句 / the customer's last turn")
 
 
-class FlagOut(_Open):
-    start: int
-    end: int
-    text: str
-    category: str
-    confidence: float
-    source: str
-    rule: str
-    principle: str
-    suggestions: list[str]
-    rewrite: str
+def _fields_of(cls: type) -> dict[str, Any]:
+    """A dataclass of ``analyzer.model`` as pydantic field definitions: the API's shapes derive
+    from the one data model instead of copying its field lists."""
+    hints = get_type_hints(cls)
+    return {f.name: (hints[f.name], ...) for f in dataclasses.fields(cls)}
+
+
+# A flag as docs/interfaces.md promises it: exactly analyzer.model.Flag's fields.
+FlagOut = create_model("FlagOut", __base__=_Open, **_fields_of(Flag))
 
 
 class SuggestOut(BaseModel):
@@ -83,31 +85,28 @@ class TurnPageOut(BaseModel):
     total: int = Field(description="这通对话的总轮数 / the call's number of turns")
 
 
-class TranscriptOut(_Open):
+class TranscriptSummary(BaseModel):
+    """A stored call in a list: what ``CallAnalysis.to_dict`` gives but the turns and the scorecard,
+    plus its id and storage metadata."""
+
     id: str
     source: str
     format: str
     encoding: str
     script: str
+    call: dict[str, Any] = Field(default_factory=dict, description="坐席、渠道、开始时间 / agent, channel, start")
     masked: bool
     created_at: datetime
     uploaded_by: KeyRef
+    summary: dict[str, Any]
+
+
+class TranscriptOut(TranscriptSummary, _Open):
+    """One stored call: the whole analysis (a page of its turns)."""
+
     turns: list[TurnOut]
     scorecard: dict[str, Any]
-    summary: dict[str, Any]
     turn_page: TurnPageOut | None = Field(None, description="本页的轮次 / which turns this answer holds")
-
-
-class TranscriptSummary(BaseModel):
-    id: str
-    source: str
-    format: str
-    encoding: str
-    script: str
-    masked: bool
-    created_at: datetime
-    uploaded_by: KeyRef
-    summary: dict[str, Any]
 
 
 class TranscriptPage(BaseModel):

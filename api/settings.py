@@ -1,21 +1,20 @@
-"""The one settings object of the service, read from ``HUASHU_*`` environment variables.
+"""The one settings object of the service, read from ``HUASHU_*`` environment variables: the
+analysis pipeline's configuration (``analyzer.config.Config``: lexicons, model, sentiment,
+scorecard, channel, PII masking, …) extended with the database and the service's limits.
 
 Built by ``create_app`` (or the CLI), never at import time, so importing ``api`` needs no
 database and no environment.
 """
 from __future__ import annotations
 
-import os
-from typing import Annotated, Literal
-
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from analyzer.config import Config
 
 MIB = 1024 * 1024
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HUASHU_", extra="ignore", frozen=True)
+class Settings(Config):
 
     database_url: str = "sqlite:///./huashu.db"
     max_body_bytes: int = Field(MIB, gt=0)
@@ -30,15 +29,11 @@ class Settings(BaseSettings):
     max_upload_turns: int = Field(5_000, gt=0)
     analysis_seconds: float = Field(60.0, gt=0)
     upload_queue: int = Field(8, ge=1)
-    mask_pii: bool = True
-    # The fine-tuned classifier (lexicon + model fused, as ``huashu check``): "uploads" analyses
-    # uploaded transcripts with it and keeps the live path (suggest, live) on the lexicon, which
-    # answers in about a millisecond; "on" uses it everywhere; "off" nowhere. When the model
-    # cannot load (no ``huashu train`` artefact, no converted base), the service says so in its
-    # log and in /healthz and runs on the lexicon.
-    model: Literal["off", "uploads", "on"] = "uploads"
-    # Extra lexicon files, joined with ":" like the CLI's HUASHU_LEXICON.
-    lexicon: Annotated[tuple[str, ...], NoDecode] = ()
+    # lexicon, model (off · uploads · on), sentiment, scorecard, channel, mask_pii and the artefact
+    # folders come from analyzer.config.Config (the same HUASHU_* variables as the CLI). With
+    # model=uploads (the default) uploads use the classifier and the live path (suggest, live)
+    # stays on the lexicon, which answers in about a millisecond; a model that cannot load leaves
+    # the service on the lexicon, saying so in its log and in /healthz.
     # Web sessions (SECURITY.md): a login lasts at most session_max_hours, and ends after
     # session_idle_minutes without a request.
     session_max_hours: float = Field(12, gt=0, le=24 * 30)
@@ -49,14 +44,6 @@ class Settings(BaseSettings):
     auth_failure_limit: str = "10/minute"
     # Where ``huashu serve`` writes the first admin key when no terminal is attached (mode 0600).
     admin_key_file: str = "huashu-admin-key.txt"
-
-
-    @field_validator("lexicon", mode="before")
-    @classmethod
-    def _split_paths(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(p for p in value.split(os.pathsep) if p)
-        return value
 
     @field_validator("auth_failure_limit")
     @classmethod

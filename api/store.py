@@ -7,14 +7,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Any
-
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from analyzer.model import Transcript
+from analyzer.model import CallAnalysis
 from analyzer.privacy import mask_optional
 
 from .tables import ApiKey, StoredFlag, StoredSession, StoredTranscript, StoredTurn, UploadKey, Verdict, now
@@ -153,16 +151,17 @@ def end_web_session(session: Session, token: str) -> StoredSession | None:
 
 # -- transcripts -------------------------------------------------------------------------------
 def save_transcript(
-    session: Session, transcript: Transcript, *, summary: dict[str, Any], scorecard: dict[str, Any],
-    uploaded_by: int, masked: bool, team: str | None = None,
+    session: Session, analysis: CallAnalysis, *, uploaded_by: int, masked: bool, team: str | None = None,
 ) -> StoredTranscript:
-    """Add an analysed transcript with its turns and flags (flushed turn by turn; not committed)."""
+    """Add an analysed call with its turns and flags (flushed turn by turn; not committed). What the
+    pipeline computed (summary, scorecard, call) is stored as it is, never computed again."""
+    transcript = analysis.transcript
     if masked:  # the team is free text typed at upload: masked like the transcript (analyzer.privacy)
         team = mask_optional(team)
     stored = StoredTranscript(
         source=transcript.source, format=transcript.format, encoding=transcript.encoding,
         script=transcript.script, uploaded_by=uploaded_by, masked=masked,
-        summary=summary, scorecard=scorecard, team=team,
+        summary=analysis.summary, scorecard=analysis.scorecard, call=analysis.call, team=team,
     )
     session.add(stored)
     session.flush()

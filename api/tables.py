@@ -93,6 +93,7 @@ class StoredTranscript(Base):
     masked: Mapped[bool] = mapped_column(Boolean)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
     scorecard: Mapped[dict[str, Any]] = mapped_column(JSON)
+    call: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # agent, channel, start
     team: Mapped[str | None] = mapped_column(String(100), default=None, index=True)
 
     turns: Mapped[list[StoredTurn]] = relationship(

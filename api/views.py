@@ -54,7 +54,7 @@ def transcript_view(
         out_turns.append(turn_out)
     out = {
         "id": stored.id, "source": stored.source, "format": stored.format, "encoding": stored.encoding,
-        "script": stored.script, "turns": out_turns, "scorecard": finite_json(stored.scorecard),
+        "script": stored.script, "call": stored.call or {}, "turns": out_turns, "scorecard": finite_json(stored.scorecard),
         "summary": finite_json(stored.summary), **_meta(stored),
     }
     if page is not None:
@@ -81,7 +81,7 @@ def finite_json(value: Any) -> Any:
 def transcript_summary(stored: StoredTranscript) -> dict[str, Any]:
     return {
         "id": stored.id, "source": stored.source, "format": stored.format, "encoding": stored.encoding,
-        "script": stored.script, **_meta(stored), "summary": stored.summary,
+        "script": stored.script, "call": stored.call or {}, **_meta(stored), "summary": stored.summary,
     }
 
 

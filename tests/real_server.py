@@ -110,10 +110,12 @@ class Server:
 
 def huashu_env(database_url: str, extra_env: dict[str, str] | None = None) -> dict[str, str]:
     """This process's environment minus any HUASHU_* settings, the repository importable, the
-    lexicon alone (fast start-up; tests/api/test_api_model.py covers the model), plus ``extra_env``."""
+    lexicon alone and the baseline sentiment model (fast start-up; tests/api/test_api_model.py covers
+    the classifier), plus ``extra_env``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
     env["HUASHU_DATABASE_URL"] = database_url
     env["HUASHU_MODEL"] = "off"
+    env["HUASHU_SENTIMENT"] = "baseline"  # the fast customer-sentiment model (uploads still get sentiment)
     # The suites share one server and one client address and try wrong keys on purpose; the
     # failed-authentication limit has its own test (tests/api/test_api_security.py).
     env["HUASHU_AUTH_FAILURE_LIMIT"] = "100000/minute"

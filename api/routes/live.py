@@ -18,12 +18,12 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from analyzer.engine import Engine
+from analyzer.pipeline import Pipeline
 
 from .. import store
 from ..analysis import flags_for
-from ..auth_limit import TooManyFailures, limiter
-from ..deps import LIVE_ROLES, EngineDep, SettingsDep, role_allowed
+from ..auth_limit import TooManyFailures, find_key
+from ..deps import LIVE_ROLES, PipelineDep, SettingsDep, role_allowed
 from ..errors import ApiError, error_body
 from ..guard import INVALID_TEXT, invalid, message_problem
 from ..live_sockets import RECHECK_SECONDS, OpenSocket
@@ -39,7 +39,7 @@ ROLES = ("agent", "customer")
 
 
 @router.websocket("/live")
-async def live(websocket: WebSocket, engine: EngineDep, settings: SettingsDep) -> None:
+async def live(websocket: WebSocket, pipeline: PipelineDep, settings: SettingsDep) -> None:
     await websocket.accept()  # accept first, so that the client sees the close code
     try:
         key = await run_in_threadpool(_caller_key, websocket)
@@ -55,11 +55,11 @@ async def live(websocket: WebSocket, engine: EngineDep, settings: SettingsDep) -
         with websocket.app.state.sessions() as session:
             return store.key_is_active(session, key_id)
 
-    await serve_tips(websocket, key.role, engine, settings, OpenSocket(key_id), key_active)
+    await serve_tips(websocket, key.role, pipeline, settings, OpenSocket(key_id), key_active)
 
 
 async def serve_tips(
-    websocket: WebSocket, role: str, engine: Engine, settings: Settings,
+    websocket: WebSocket, role: str, pipeline: Pipeline, settings: Settings,
     socket: OpenSocket, still_valid: Callable[[bool], bool],
 ) -> None:
     """Once the caller is known (API key here, session cookie for the web page): check the role,
@@ -75,7 +75,7 @@ async def serve_tips(
     registry = websocket.app.state.live_sockets
     registry.add(socket)
     heard = asyncio.Event()  # set by each message, cleared by each re-check
-    talk = asyncio.create_task(_talk(websocket, engine, settings, heard))
+    talk = asyncio.create_task(_talk(websocket, pipeline, settings, heard))
     watch = asyncio.create_task(_watch(socket, still_valid, heard))
     try:
         done, _ = await asyncio.wait({talk, watch}, return_when=asyncio.FIRST_COMPLETED)
@@ -93,14 +93,14 @@ async def serve_tips(
         pass
 
 
-async def _talk(websocket: WebSocket, engine: Engine, settings: Settings, heard: asyncio.Event) -> None:
+async def _talk(websocket: WebSocket, pipeline: Pipeline, settings: Settings, heard: asyncio.Event) -> None:
     try:
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
             heard.set()
-            await websocket.send_json(await _answer(message.get("text"), engine, settings))
+            await websocket.send_json(await _answer(message.get("text"), pipeline, settings))
     except WebSocketDisconnect:
         return
 
@@ -124,17 +124,10 @@ def _caller_key(websocket: WebSocket) -> ApiKey | None:
     ``TooManyFailures`` for an address that has failed too often."""
     scheme, _, credentials = websocket.headers.get("authorization", "").partition(" ")
     plain = credentials.strip() if scheme.lower() == "bearer" else websocket.query_params.get("key", "")
-    if not plain:
-        return None
-    limiter(websocket).check(websocket)
-    with websocket.app.state.sessions() as session:
-        key = store.find_active_key(session, plain)
-    if key is None:
-        limiter(websocket).failed(websocket)
-    return key
+    return find_key(websocket, plain) if plain else None
 
 
-async def _answer(raw: str | None, engine: Engine, settings: Settings) -> dict[str, Any]:
+async def _answer(raw: str | None, pipeline: Pipeline, settings: Settings) -> dict[str, Any]:
     """The reply to one message: its flags, or an error."""
     if raw is None:
         return error_body("invalid_message", "只接受文本消息 / send text messages, not binary")
@@ -150,7 +143,7 @@ async def _answer(raw: str | None, engine: Engine, settings: Settings) -> dict[s
     if role not in ROLES:
         return error_body("invalid_message", "role 须为 agent 或 customer / role must be agent or customer")
     try:
-        flags = await flags_for(engine, settings, data["text"], role)
+        flags = await flags_for(pipeline, settings, data["text"], role)
     except ApiError as exc:
         return error_body(exc.code, exc.message)
     reply: dict[str, Any] = {"flags": flags}

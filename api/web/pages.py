@@ -33,8 +33,8 @@ from analyzer.cells import escape_row
 from analyzer.lexicon import load_categories
 
 from .. import store, views
-from ..auth_limit import TooManyFailures, limiter
-from ..deps import LIVE_ROLES, EngineDep, SettingsDep, role_allowed
+from ..auth_limit import TooManyFailures, find_key
+from ..deps import LIVE_ROLES, PipelineDep, SettingsDep, role_allowed
 from ..live_sockets import OpenSocket
 from ..routes.live import CLOSE_UNAUTHORIZED, serve_tips
 from . import charts, data, i18n
@@ -224,14 +224,7 @@ async def login(request: Request, settings: SettingsDep) -> Response:
     plain = str(form.get("key") or "").strip()
 
     def lookup():
-        if not plain:
-            return None
-        limiter(request).check(request)
-        with request.app.state.sessions() as session:
-            found = store.find_active_key(session, plain)
-        if found is None:
-            limiter(request).failed(request)
-        return found
+        return find_key(request, plain) if plain else None
 
     try:
         key = await run_in_threadpool(lookup)
@@ -487,7 +480,7 @@ def live_page(request: Request, web: LiveUser, settings: SettingsDep) -> Respons
 
 
 @router.websocket(LIVE_SOCKET)
-async def live_socket(websocket: WebSocket, engine: EngineDep, settings: SettingsDep) -> None:
+async def live_socket(websocket: WebSocket, pipeline: PipelineDep, settings: SettingsDep) -> None:
     """``WS /v1/live`` for the page: the same messages and answers, the session cookie as the key."""
     await websocket.accept()  # first, so that the page sees the close code
     cookie = websocket.cookies.get(COOKIE)
@@ -499,4 +492,4 @@ async def live_socket(websocket: WebSocket, engine: EngineDep, settings: Setting
     def session_valid(active: bool) -> bool:  # messages on the socket count as use of the session
         return verify(websocket, cookie, touch=active) is not None
 
-    await serve_tips(websocket, web.key.role, engine, settings, OpenSocket(web.key.id, web.id), session_valid)
+    await serve_tips(websocket, web.key.role, pipeline, settings, OpenSocket(web.key.id, web.id), session_valid)

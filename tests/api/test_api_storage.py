@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC
 
 import pytest
@@ -20,7 +21,6 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from analyzer import report
 from analyzer.ingest import parse_transcript
 from api import store
 from api.db import alembic_config, create_db_engine, migrate, session_factory
@@ -57,10 +57,8 @@ def sessions(request, tmp_path_factory) -> Iterator[sessionmaker[Session]]:
 
 
 @pytest.fixture(scope="module")
-def analysed(engine):
-    transcript = engine.analyze(parse_transcript(EXAMPLE, "call-0001.txt"))
-    out = report.to_dict(transcript)
-    return transcript, {"summary": out["summary"], "scorecard": out["scorecard"]}
+def analysed(pipeline):
+    return pipeline.analyze(parse_transcript(EXAMPLE, "call-0001.txt"))
 
 
 @pytest.fixture
@@ -106,12 +104,13 @@ def test_keys_store_only_the_hash(sessions):
 
 
 def test_transcript_round_trip(sessions, analysed, uploader):
-    transcript, extra = analysed
+    transcript = analysed.transcript
     with sessions.begin() as session:
-        stored_id = store.save_transcript(session, transcript, **extra, uploaded_by=uploader, masked=True).id
+        stored_id = store.save_transcript(session, analysed, uploaded_by=uploader, masked=True).id
     with sessions() as session:
         stored = store.get_transcript(session, stored_id)
-        assert stored.summary == extra["summary"] and stored.scorecard == extra["scorecard"]
+        assert stored.summary == analysed.summary and stored.scorecard == analysed.scorecard
+        assert stored.call == analysed.call and stored.call["agent"]["employee_id"] == "1024"
         assert [t.text for t in stored.turns] == [t.text for t in transcript.turns]
         assert [t.start_time for t in stored.turns] == [t.start_time for t in transcript.turns]
         flags = [(f.start, f.end, f.text, f.rule, f.suggestions) for t in stored.turns for f in t.flags]
@@ -122,9 +121,9 @@ def test_transcript_round_trip(sessions, analysed, uploader):
 
 
 def test_a_later_verdict_from_the_same_key_replaces_the_earlier(sessions, analysed, uploader):
-    transcript, extra = analysed
+    transcript = analysed.transcript
     with sessions.begin() as session:
-        stored = store.save_transcript(session, transcript, **extra, uploaded_by=uploader, masked=False)
+        stored = store.save_transcript(session, analysed, uploaded_by=uploader, masked=False)
         flag = next(f for t in stored.turns for f in t.flags)
         flag_id = flag.id
         one, _ = store.create_key(session, "one", "supervisor")
@@ -141,7 +140,7 @@ def test_a_later_verdict_from_the_same_key_replaces_the_earlier(sessions, analys
 
 def test_an_upload_failing_midway_leaves_no_rows(sessions, analysed, uploader):
     """The 5th turn breaks a NOT NULL constraint after the transcript and 4 turns were written."""
-    transcript, extra = analysed
+    transcript = analysed.transcript
     broken = parse_transcript(EXAMPLE, "broken.txt")
     broken.turns = [*transcript.turns]
     broken.turns[4] = type(broken.turns[4])(**{**vars(transcript.turns[4]), "role": None})
@@ -153,7 +152,7 @@ def test_an_upload_failing_midway_leaves_no_rows(sessions, analysed, uploader):
     event.listen(bind, "before_cursor_execute", listener)
     try:
         with pytest.raises(IntegrityError), sessions.begin() as session:
-            store.save_transcript(session, broken, **extra, uploaded_by=uploader, masked=False)
+            store.save_transcript(session, replace(analysed, transcript=broken), uploaded_by=uploader, masked=False)
     finally:
         event.remove(bind, "before_cursor_execute", listener)
     written = [s for s in inserts if s.lstrip().upper().startswith("INSERT INTO TURNS")]

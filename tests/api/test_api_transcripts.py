@@ -8,10 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analyzer import report
+from analyzer.config import Config
+from analyzer.pipeline import Pipeline
 from analyzer.ingest import parse_transcript
 from api.tables import StoredTurn
 
-META = {"id", "masked", "created_at", "uploaded_by"}
+META = {"id", "masked", "created_at", "uploaded_by", "turn_page"}
 
 
 def _without_ids(analysis: dict) -> dict:
@@ -25,7 +27,10 @@ def _without_ids(analysis: dict) -> dict:
 
 
 def test_upload_returns_201_with_id_and_the_analysis(uploaded, engine):
-    expected = report.to_dict(engine.analyze(parse_transcript(EXAMPLE, "call.txt")))
+    """The service's answer is the pipeline's analysis (the server runs on the lexicon and the
+    baseline sentiment model, tests/real_server.py), plus ids, verdicts and storage metadata."""
+    config = Config(model="off", sentiment="baseline")
+    expected = report.to_dict(Pipeline(config, engine=engine).analyze(parse_transcript(EXAMPLE, "call.txt")))
     assert _without_ids(uploaded) == expected
     assert uploaded["masked"] is True
     assert uploaded["uploaded_by"]["name"] == "supervisor (tests)"
@@ -60,7 +65,7 @@ def test_list_newest_first_with_summaries_and_paging(http, keys, uploaded):
     assert page["limit"] == 1 and page["offset"] == 0 and page["total"] >= 2
     [item] = page["items"]
     assert item["id"] == second["id"]
-    assert set(item) == {"id", "source", "format", "encoding", "script", "masked", "created_at",
+    assert set(item) == {"id", "source", "format", "encoding", "script", "call", "masked", "created_at",
                          "uploaded_by", "summary"}
     assert item["summary"] == second["summary"]
     everything = http.get("/v1/transcripts", params={"limit": 200}, headers=bearer(keys["analyst"])).json()

@@ -1,6 +1,6 @@
 """Fixtures for the web-page tests: ONE real server per session (``huashu serve`` in a subprocess,
-on a free loopback port, over a temporary SQLite file), named keys per role, two stored calls
-(one with customer sentiment written into the database, standing in for the sentiment stage),
+on a free loopback port, over a temporary SQLite file), named keys per role, two calls uploaded
+and analysed by the service (customer sentiment, mood and escalations included),
 and ONE headless Chromium per session (``/usr/bin/chromium``, driven by Playwright).
 """
 from __future__ import annotations
@@ -11,13 +11,8 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 from real_server import serve
-from sqlalchemy.orm import Session
 from web_support import CHROMIUM, CHROMIUM_ARGS, XIAOLI, Server, new_key, upload
 
-from analyzer import report
-from analyzer.model import Flag, Transcript, Turn
-from api import store
-from api.db import create_db_engine
 
 
 @pytest.fixture(scope="session")
@@ -44,47 +39,15 @@ def keys(http: httpx.Client, server: Server) -> dict[str, str]:
     return found
 
 
-def write_sentiment(database_url: str, transcript_id: str, sentiments: dict[int, dict]) -> dict:
-    """Give the stored customer turns sentiment and recompute the stored summary (mood, escalations,
-    satisfaction) with the analyzer, as the sentiment stage will at upload. Returns the summary."""
-    engine = create_db_engine(database_url)
-    try:
-        with Session(engine) as session:
-            stored = store.get_transcript(session, transcript_id)
-            for turn in stored.turns:
-                if turn.index in sentiments:
-                    turn.sentiment = sentiments[turn.index]
-            rebuilt = Transcript(
-                source=stored.source, format=stored.format, encoding=stored.encoding, script=stored.script,
-                turns=[
-                    Turn(index=t.index, role=t.role, speaker=t.speaker, text=t.text, start_time=t.start_time,
-                         end_time=t.end_time, sentiment=t.sentiment,
-                         flags=[Flag(start=f.start, end=f.end, text=f.text, category=f.category,
-                                     confidence=f.confidence, source=f.source, rule=f.rule, principle=f.principle,
-                                     suggestions=list(f.suggestions), rewrite=f.rewrite) for f in t.flags])
-                    for t in stored.turns
-                ],
-            )
-            stored.summary = report.summary(rebuilt)
-            session.commit()
-            return stored.summary
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def calls(http: httpx.Client, keys: dict[str, str], server: Server) -> dict[str, dict]:
     """``example``: examples/call-0001.txt (agent 坐席, no sentiment); ``xiaoli``: another call
     (agent 小李(客服)) whose customer gets angry after a trigger and calms down again."""
     example = upload(http, keys["supervisor"], name="call-0001.txt")
     xiaoli = upload(http, keys["supervisor"], XIAOLI, name="xiaoli.txt")
-    summary = write_sentiment(server.database_url, xiaoli["id"], {
-        1: {"label": "neutral", "score": 0.8, "anger": False},
-        3: {"label": "negative", "score": 0.95, "anger": True},
-        5: {"label": "positive", "score": 0.7, "anger": False},
-    })
+    summary = xiaoli["summary"]  # sentiment, mood and escalations computed by the service at upload
     assert summary["escalations"] and summary["satisfaction"] is not None, summary
-    return {"example": example, "xiaoli": {**xiaoli, "summary": summary}}
+    return {"example": example, "xiaoli": xiaoli}
 
 
 # -- the browser -------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from types import SimpleNamespace
 import pytest
 from web_support import EXAMPLE, XIAOLI
 
-from analyzer import report
 from analyzer.ingest import parse_transcript
 from api import store
 from api.db import open_database
@@ -167,29 +166,30 @@ def test_a_session_lives_on_the_server_expires_and_has_its_own_csrf_token(db):
 
 
 # -- the call list and the dashboard over stored calls ------------------------------------------
-def _store(sessions, engine, raw: bytes, name: str, uploader, sentiment: dict[int, dict] | None = None):
-    transcript = engine.analyze(parse_transcript(raw, name))
+def _store(sessions, pipeline, raw: bytes, name: str, uploader, sentiment: dict[int, dict] | None = None):
+    """Store a call analysed by the pipeline; ``sentiment``: turn index → the rating the file carries
+    (the pipeline keeps a file's own ratings, as for a JSON export with sentiment columns)."""
+    transcript = parse_transcript(raw, name)
     for turn in transcript.turns:
         if sentiment and turn.index in sentiment:
             turn.sentiment = sentiment[turn.index]
-    analysed = report.to_dict(transcript)
+    analysis = pipeline.analyze(transcript)
     with sessions.begin() as s:
-        stored = store.save_transcript(s, transcript, summary=analysed["summary"], scorecard=analysed["scorecard"],
-                                       uploaded_by=uploader.id, masked=False)
+        stored = store.save_transcript(s, analysis, uploaded_by=uploader.id, masked=False)
         return stored.id
 
 
 @pytest.fixture
-def stored_calls(db, engine):
+def stored_calls(db, pipeline):
     with db.begin() as s:
         key, _ = store.create_key(s, "主管", "supervisor")
-    plain = _store(db, engine, EXAMPLE, "plain.txt", key)
-    angry = _store(db, engine, XIAOLI, "angry.txt", key, {
+    plain = _store(db, pipeline, EXAMPLE, "plain.txt", key)
+    angry = _store(db, pipeline, XIAOLI, "angry.txt", key, {
         1: {"label": "neutral", "score": 0.8, "anger": False},
         3: {"label": "negative", "score": 0.9, "anger": True},
         5: {"label": "negative", "score": 0.6, "anger": False},
     })
-    calm = _store(db, engine, XIAOLI.replace("这不是我的事，你去问快递员".encode(), "我马上帮您查".encode()),
+    calm = _store(db, pipeline, XIAOLI.replace("这不是我的事，你去问快递员".encode(), "我马上帮您查".encode()),
                   "calm.txt", key, {1: {"label": "neutral", "score": 0.9}, 3: {"label": "positive", "score": 0.8},
                                      5: {"label": "positive", "score": 0.9}})
     if data.team_column() is not None:  # once transcripts store a team (see api/web/data.py)
