@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -29,6 +31,49 @@ class Tokens:
     words: tuple[tuple[str, int, int], ...]  # (word, start, end) over the normalised text
     starts: frozenset[int]
     ends: frozenset[int]
+
+
+class PrefixDict:
+    """jieba's prefix dictionary read back from the cache as two sorted columns (words, counts),
+    answered by binary search. Building the plain dict of ~550,000 entries is the largest cost of
+    a cached start, and a short run (``huashu check`` of a few lines) looks up a few thousand
+    words; after ``LOOKUPS`` lookups the dict is built once and put in the tokenizer's place, so a
+    long-running process pays for it once and then looks up at dict speed."""
+
+    LOOKUPS = 50_000
+
+    def __init__(self, words: list[str], counts: array):
+        self._words, self._counts = words, counts
+        self._lookups = 0
+        self.owner: jieba.Tokenizer | None = None  # whose FREQ this is, to replace when built
+
+    def _find(self, word: str) -> int:
+        self._lookups += 1
+        owner = self.owner
+        if owner is not None and self._lookups >= self.LOOKUPS:
+            self.owner = None
+            owner.FREQ = self.to_dict()
+        i = bisect_left(self._words, word)
+        return i if i < len(self._words) and self._words[i] == word else -1
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and self._find(word) >= 0
+
+    def __getitem__(self, word: str) -> int:
+        i = self._find(word)
+        if i < 0:
+            raise KeyError(word)
+        return self._counts[i]
+
+    def get(self, word: str, default: int | None = None) -> int | None:
+        i = self._find(word)
+        return self._counts[i] if i >= 0 else default
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(zip(self._words, self._counts.tolist()))
 
 
 class Segmenter:
@@ -51,6 +96,8 @@ class Segmenter:
                 tok = jieba.Tokenizer()
                 if self._state is not None:
                     tok.FREQ, tok.total = self._state
+                    if isinstance(tok.FREQ, PrefixDict):
+                        tok.FREQ.owner = tok
                     tok.initialized = True
                     self._state = None
                 else:
@@ -71,6 +118,8 @@ class Segmenter:
     def state(self) -> tuple[dict[str, int], int]:
         """jieba's prefix dictionary with the user words added (``FREQ``, ``total``), to cache."""
         tok = self.tokenizer
+        if isinstance(tok.FREQ, PrefixDict):
+            tok.FREQ = tok.FREQ.to_dict()
         return tok.FREQ, tok.total
 
     def cut(self, text: str) -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 
 from analyzer import compiled as cache
 from analyzer.compiled import build, compile_lexicon
+from analyzer.segment import PrefixDict
 
 COMPANY = """entries:
   - id: refusal.acme-buguiwoguan
@@ -58,10 +59,27 @@ def test_a_cache_hit_matches_like_a_fresh_build(fresh, tmp_path, capsys):
 
 def test_the_jieba_dictionary_round_trips(fresh):
     freq, total = fresh.segmenter.state()
-    assert cache._unpack_freq(cache._pack_freq(freq, total)) == (freq, total)
+    back, back_total = cache._unpack_freq(cache._pack_freq(freq, total))
+    assert isinstance(back, PrefixDict) and back_total == total and back.to_dict() == freq
+    for word in ["必须", "你必须", "身份证", "复印件", "不存在的词语", "", "a", "\U0001f621"]:
+        assert (word in back) == (word in freq) and back.get(word) == freq.get(word)
     odd = {"a\nb": 1, "": 0, "c": 2.5, "d": 0}
     assert cache._unpack_freq(cache._pack_freq(odd, 7)) == (odd, 7)
-    assert cache._unpack_freq(cache._pack_freq({}, 0)) == ({}, 0)
+    empty, _ = cache._unpack_freq(cache._pack_freq({}, 0))
+    assert len(empty) == 0 and "x" not in empty
+
+
+def test_a_busy_tokenizer_swaps_in_the_plain_dict(fresh, tmp_path, monkeypatch):
+    compile_lexicon((), tmp_path, True)
+    hit = compile_lexicon((), tmp_path, True)
+    tok = hit.segmenter.tokenizer
+    assert isinstance(tok.FREQ, PrefixDict)  # a short run never builds the 550,000-entry dict
+    monkeypatch.setattr(PrefixDict, "LOOKUPS", 200)
+    text = "您好，请您先把身份证复印件传过来，我这边帮您查一下这个套餐为什么不含宽带"
+    before = hit.segmenter.tokens(text).words
+    for _ in range(100):
+        hit.segmenter.tokens(text)
+    assert isinstance(tok.FREQ, dict) and hit.segmenter.tokens(text).words == before == fresh.segmenter.tokens(text).words
 
 
 def test_a_changed_company_file_rebuilds_once(tmp_path, capsys):
