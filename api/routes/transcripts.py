@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from sqlalchemy.exc import IntegrityError
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from analyzer.model import CallAnalysis
@@ -16,7 +17,7 @@ from .. import store, views
 from ..deps import ReaderKey, SessionDep, SettingsDep, SupervisorKey
 from ..errors import ApiError, not_found
 from ..guard import checked
-from ..jobs import ClientGone, UploadJob
+from ..jobs import ClientGone, UploadJob, trim_memory
 from ..routing import CheckedRoute
 from ..schemas import ErrorOut, TranscriptOut, TranscriptPage
 from . import ERRORS, MAX_DB_INT
@@ -26,6 +27,7 @@ router = APIRouter(prefix="/v1", tags=["transcripts"], route_class=CheckedRoute,
 TURN_LIMIT = 500  # turns per page by default (GET /v1/transcripts/{id}, the upload's answer)
 MAX_TURN_LIMIT = 2000
 IDEMPOTENCY_KEY_CHARS = 200
+TRIM_AFTER_BYTES = 1024 * 1024
 
 UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
     200: {"model": TranscriptOut, "description": "同一 Idempotency-Key 的重试：已保存的那通 / a retry: the call stored before"},
@@ -81,7 +83,11 @@ async def upload_transcript(
 
 
 def _json(status: int, body: bytes) -> Response:
-    return Response(body, status_code=status, media_type="application/json")
+    """The encoded answer as it is; after a large one, the heap's free pages go back to the system
+    (``jobs.trim_memory``, in a thread once the answer is sent), so the server's RSS does not keep
+    the peak of every large answer it passed on."""
+    trim = BackgroundTask(trim_memory) if len(body) > TRIM_AFTER_BYTES else None
+    return Response(body, status_code=status, media_type="application/json", background=trim)
 
 
 def content_digest(data: bytes, name: str, fmt: str | None, labels: list[tuple[str, ...]], team: str | None) -> str:
