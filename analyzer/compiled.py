@@ -3,7 +3,7 @@
 Compiling the lexicon means: reading the YAML files, expanding every pattern into its literals
 (~28,000) and normalising each with OpenCC, building the Aho-Corasick automaton over them, and
 adding every literal to jieba's prefix dictionary so it stays one word. That takes ~2 s; loading
-the result back takes ~0.3 s. ``compile_lexicon`` returns the three finished pieces (lexicon,
+the result back takes ~0.2 s. ``compile_lexicon`` returns the three finished pieces (lexicon,
 segmenter, matcher) and keeps them in one file of the cache directory::
 
     <cache>/lexicon/<key>.bin     the key: SHA-256 of FORMAT, the Python, Huashu, jieba, OpenCC
