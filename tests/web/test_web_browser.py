@@ -101,7 +101,7 @@ def test_a_call_shows_its_triggers_in_place_with_the_rewrite_beside_them(open_pa
         card.locator("xpath=ancestor::div[contains(@class,'turn')]").get_attribute("id")
 
     expect(page.locator("#scorecard .scorecard-items tr")).not_to_have_count(0)
-    expect(page.locator('#mood p.empty[data-chart="mood"]')).to_be_visible()  # no sentiment in this call
+    expect(page.locator('#mood svg[data-chart="mood"]')).to_be_visible()  # the service rated the customer turns
 
 
 def test_the_mood_line_when_the_call_has_sentiment(open_page, calls):
@@ -120,9 +120,12 @@ def test_the_call_list_filters_and_sorts(open_page, calls):
     example, xiaoli = calls["example"]["id"], calls["xiaoli"]["id"]
     page = open_page("analyst")
     rows = page.locator("#calls-table tbody tr")
-    expect(page.locator(f'tr[data-call-id="{example}"] td.satisfaction')).to_have_text("—")
-    expect(page.locator(f'tr[data-call-id="{example}"] td.escalation')).to_have_text("—")
-    expect(page.locator(f'tr[data-call-id="{xiaoli}"] td.escalation')).to_have_text("是")
+    summaries = {call["id"]: call["summary"] for call in calls.values()}  # as the service analysed them
+    for cid, summary in summaries.items():
+        expect(page.locator(f'tr[data-call-id="{cid}"] td.satisfaction')).to_have_text(f"{summary['satisfaction']:.2f}")
+        expect(page.locator(f'tr[data-call-id="{cid}"] td.escalation')).to_have_text(
+            "是" if summary["escalations"] else "否")
+    assert summaries[xiaoli]["escalations"]
 
     page.select_option("select[name=agent]", "小李(客服)")
     page.click("#call-filters button[type=submit]")
@@ -130,12 +133,12 @@ def test_the_call_list_filters_and_sorts(open_page, calls):
     expect(rows.first).to_have_attribute("data-call-id", xiaoli)
 
     page.goto("/web/calls?escalation=yes")
-    expect(rows).to_have_count(1)
+    expect(rows).to_have_count(sum(bool(s["escalations"]) for s in summaries.values()))
     page.goto("/web/calls?category=command&sort=flags_desc")
     expect(page.locator(f'tr[data-call-id="{example}"]')).to_have_count(1)
     expect(page.locator(f'tr[data-call-id="{xiaoli}"]')).to_have_count(0)
     page.goto("/web/calls?sort=satisfaction_asc")
-    expect(rows.first).to_have_attribute("data-call-id", xiaoli)  # the only call with a satisfaction
+    expect(rows.first).to_have_attribute("data-call-id", min(summaries, key=lambda c: summaries[c]["satisfaction"]))
     page.goto("/web/calls?date_from=2000-01-01&date_to=2000-01-02")
     expect(page.locator("p.empty")).to_be_visible()
 
