@@ -25,6 +25,10 @@ import unicodedata
 
 CATEGORIES = ["blame", "you_statement", "command", "refusal", "confrontation"]
 LABELS = set(CATEGORIES) | {"none"}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_part_b import category_labels  # noqa: E402
+
+assert LABELS <= category_labels(), "part A's categories must be ids of corpora/categories.yaml"
 KINDS = {"verbatim", "paraphrase", "hard_negative", "neutral"}
 SCRIPTS = {"simplified", "traditional"}
 STYLES = {"formal", "chat", "asr"}

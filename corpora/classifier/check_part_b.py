@@ -20,8 +20,18 @@ import os
 import re
 import sys
 
-CATS = ["dismissive", "contradiction", "us_vs_them", "unknown", "privacy"]
+def category_labels():
+    """The category ids of corpora/categories.yaml (``- id: NAME`` lines), plus none: the one label
+    set every corpus checker reads."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "categories.yaml")
+    with open(path, encoding="utf-8") as fh:
+        ids = re.findall(r"^- id:\s*([a-z_]+)\s*$", fh.read(), flags=re.M)
+    return set(ids) | {"none"}
+
+
+CATS = ["dismissive", "contradiction", "us_vs_them", "unknown", "privacy"]  # part B's share
 LABELS = set(CATS) | {"none"}
+assert LABELS <= category_labels(), "part B's categories must be ids of corpora/categories.yaml"
 KINDS = {"verbatim", "paraphrase", "hard_negative", "neutral"}
 SCRIPTS = {"simplified", "traditional"}
 STYLES = {"formal", "chat", "asr"}

@@ -18,8 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import check_part_b as cb  # noqa: E402
 
-LABELS = {"none", "blame", "you_statement", "command", "refusal", "confrontation",
-          "dismissive", "contradiction", "us_vs_them", "unknown", "privacy"}
+LABELS = cb.category_labels()
 
 
 def sim(a, b):

@@ -72,11 +72,7 @@ except ImportError:  # the table of check_part_b is enough for a rough fold
         return t
 
 
-def labels():
-    """The category ids of corpora/categories.yaml (``- id: NAME`` lines), plus none."""
-    with open(os.path.join(CORPORA, "categories.yaml"), encoding="utf-8") as fh:
-        ids = re.findall(r"^- id:\s*([a-z_]+)\s*$", fh.read(), flags=re.M)
-    return set(ids) | {"none"}
+labels = cb.category_labels  # the ids of corpora/categories.yaml, plus none
 
 
 def grams(text):

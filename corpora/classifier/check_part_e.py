@@ -60,10 +60,9 @@ MAX_LEN = 130
 FILLERS = set("嗯呃啊哦呢吧呀啦哈嘛喔噢欸唉那个就是这个亲您你的了吗么也都")
 
 
-def categories(path=os.path.join(CORPORA, "categories.yaml")):
-    """The category ids of corpora/categories.yaml (``- id: X`` lines; stdlib only)."""
-    with open(path, encoding="utf-8") as fh:
-        return [m.group(1) for m in re.finditer(r"^- id:\s*(\S+)\s*$", fh.read(), re.M)]
+def categories():
+    """The category ids of corpora/categories.yaml (``check_part_b.category_labels``, less none)."""
+    return sorted(cb.category_labels() - {"none"})
 
 
 def grams(text):
