@@ -182,3 +182,19 @@ def test_check_uses_the_model_by_default():
     assert r.returncode == 0, r.stderr
     [flag] = json.loads(r.stdout)["flags"]
     assert flag["category"] == "privacy" and flag["source"] in {"lexicon+model", "model"}
+
+
+def test_every_trained_model_keeps_the_one_contract():
+    """load + predict_proba (models.TrainedModel) and a card in each shipped artefact folder."""
+    import models
+    from analyzer.resources import SENTIMENT_DIR, TRIGGER_DIR
+    from models.baseline import BaselineClassifier
+    from models.classifier import TriggerClassifier
+
+    for cls in (TriggerClassifier, BaselineClassifier):
+        assert callable(getattr(cls, "load", None)) and callable(getattr(cls, "predict_proba", None)), cls
+    baseline = BaselineClassifier.load(TRIGGER_DIR / "baseline")
+    assert isinstance(baseline, models.TrainedModel)
+    assert baseline.predict_proba(["请您先把资料发过来"]).shape == (1, len(baseline.labels_))
+    for folder in (TRIGGER_DIR, SENTIMENT_DIR):
+        assert "|" in models.card(folder)  # the figures' tables
