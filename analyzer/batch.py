@@ -439,26 +439,7 @@ def run_report(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[s
     return report
 
 
-# -- the command ---------------------------------------------------------------------------
-def add_report_parser(sub, parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
-    """``huashu report``: add the sub-command to the ``huashu`` parser; ``parents`` carry the
-    pipeline's options (``analyzer.cli``: lexicon, model, sentiment, masking, scorecard, channel,
-    input format and speaker labels)."""
-    p = sub.add_parser("report", parents=list(parents),
-                       help="批量报告 / batch report over files and folders of transcripts")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="transcript files or folders (recursive)")
-    p.add_argument("--out", required=True, metavar="DIR", help="输出文件夹 / output folder")
-    p.add_argument("--meta", metavar="CSV", help="file→agent/team/date mapping (columns file, agent, team, date)")
-    p.add_argument("--workers", type=int, metavar="N", help="run on a local Dask cluster of N worker processes")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (e.g. tcp://10.0.0.5:8786)")
-    p.add_argument("--chunk-size", type=int, default=32, help="files per Dask task (default 32)")
-    p.add_argument("--no-xlsx", action="store_true", help="skip report.xlsx")
-    p.add_argument("--worst", type=int, default=20, help="worst calls listed (default 20)")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=cmd_report)
-    return p
-
-
+# -- the command (its options: analyzer.cli) ------------------------------------------------
 def cmd_report(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise HuashuError("--workers 须 ≥ 1 / --workers must be at least 1")

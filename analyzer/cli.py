@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -193,6 +194,32 @@ def cmd_lexicon(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+# -- report (analyzer.batch, imported only when it runs) ------------------------------------------
+def add_report_parser(sub, parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
+    """``huashu report``: add the sub-command to the ``huashu`` parser; ``parents`` carry the
+    pipeline's options (``analyzer.cli``: lexicon, model, sentiment, masking, scorecard, channel,
+    input format and speaker labels)."""
+    p = sub.add_parser("report", parents=list(parents),
+                       help="批量报告 / batch report over files and folders of transcripts")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="transcript files or folders (recursive)")
+    p.add_argument("--out", required=True, metavar="DIR", help="输出文件夹 / output folder")
+    p.add_argument("--meta", metavar="CSV", help="file→agent/team/date mapping (columns file, agent, team, date)")
+    p.add_argument("--workers", type=int, metavar="N", help="run on a local Dask cluster of N worker processes")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (e.g. tcp://10.0.0.5:8786)")
+    p.add_argument("--chunk-size", type=int, default=32, help="files per Dask task (default 32)")
+    p.add_argument("--no-xlsx", action="store_true", help="skip report.xlsx")
+    p.add_argument("--worst", type=int, default=20, help="worst calls listed (default 20)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_report)
+    return p
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .batch import cmd_report
+
+    return cmd_report(args)
+
+
 # -- wiring --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -254,8 +281,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lexicon", parents=[lex], help="运行词库条目的例句 / run lexicon entries' examples")
     p.add_argument("files", nargs="*", help="only entries from these files (default: all loaded)")
     p.set_defaults(func=cmd_lexicon)
-
-    from .batch import add_report_parser  # light: pandas, Dask, matplotlib load when it runs
 
     add_report_parser(sub, [lex, models, calls])
     for plugin in _plugins():  # huashu serve/keys (api), huashu train/train-sentiment (models)
