@@ -157,6 +157,7 @@ class _Budget:
 
 class AnalysisWorker:
     def __init__(self, settings: Settings):
+        _large_buffers_unmapped()  # in the server process: the encoded answers pass through it
         self.settings = settings
         self.model_status = "off"
         self._ctx = multiprocessing.get_context("spawn")
@@ -302,6 +303,19 @@ class AnalysisWorker:
                 422, "analysis_failed",
                 f"{job.name}: 分析进程中止，未保存 / the analysis stopped before it finished; nothing was stored",
             ) from None
+
+
+def _large_buffers_unmapped() -> None:
+    """Keep glibc's mmap threshold at 1 MiB: a buffer larger than that (an upload's encoded answer
+    can be 10 MB) is always mapped on its own and unmapped when freed. By default glibc raises the
+    threshold to the size of the largest buffer freed so far, after which such buffers come from
+    the heap and fragment it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-3, 1024 * 1024)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def trim_memory() -> None:
