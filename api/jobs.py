@@ -88,7 +88,7 @@ def _serve(conn: Any, settings: Settings) -> None:
     _yield_to_the_server()
     from .analysis import analyze_upload, build_pipeline
     from .db import create_db_engine, session_factory
-    from .routes.transcripts import store_upload
+    from .uploads import store_upload
 
     pipeline, status = build_pipeline(settings)
     sessions = session_factory(create_db_engine(settings.database_url, pool_size=1, max_overflow=1))

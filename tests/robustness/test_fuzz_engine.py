@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from robustness_support import fuzz
 
 from analyzer import report
-from analyzer.cli import check_line
+from analyzer.cli import check_lines
 from analyzer.lexicon import load_categories, load_lexicon
 from analyzer.model import AGENT, CUSTOMER, Transcript, Turn
 
@@ -187,14 +187,14 @@ json_line = st.one_of(
 
 @fuzz(200)
 @given(line=json_line)
-def test_cli_check_line_never_raises(engine, line):
+def test_cli_check_line_never_raises(pipeline, line):
     """``huashu check``'s per-line handler: a result or an error field, never an exception."""
-    result = check_line(engine, line)
+    [result] = check_lines(pipeline, [line])
     assert isinstance(result, dict) and "id" in result
     assert ("error" in result) != ("flags" in result)
     json.dumps(result, ensure_ascii=False)
 
 
-def test_cli_check_line_deeply_nested_json(engine):
-    result = check_line(engine, "[" * 100_000 + "]" * 100_000)
+def test_cli_check_line_deeply_nested_json(pipeline):
+    [result] = check_lines(pipeline, ["[" * 100_000 + "]" * 100_000])
     assert "error" in result
