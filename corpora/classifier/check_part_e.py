@@ -268,12 +268,10 @@ def row_problems(o, labels):
     return [f"{w}: {msg}: {t}" for ok, msg in checks if not ok]
 
 
-def main():
-    path, real = cli_args(sys.argv[1:], os.path.join(HERE, "part-e.jsonl"))
-    cats = categories()
-    labels = set(cats) | {"none"}
-    errors = []
-    rows = []
+def read_rows(path, keys):
+    """The JSON objects of a JSON Lines file whose keys are exactly ``keys`` (in order), and one
+    error line for each line that is not."""
+    errors, rows = [], []
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
@@ -284,10 +282,18 @@ def main():
             except json.JSONDecodeError as e:
                 errors.append(f"line {n}: not JSON ({e})")
                 continue
-            if not isinstance(o, dict) or list(o) != KEYS:
-                errors.append(f"line {n}: keys must be {KEYS}")
+            if not isinstance(o, dict) or list(o) != keys:
+                errors.append(f"line {n}: keys must be {keys}")
                 continue
             rows.append(o)
+    return rows, errors
+
+
+def main():
+    path, real = cli_args(sys.argv[1:], os.path.join(HERE, "part-e.jsonl"))
+    cats = categories()
+    labels = set(cats) | {"none"}
+    rows, errors = read_rows(path, KEYS)
     group_split = {}
     for o in rows:
         errors += row_problems(o, labels)

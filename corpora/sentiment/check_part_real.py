@@ -109,22 +109,7 @@ def leak_problems(rows, limit=ce.cb.LEAK):
 
 def main():
     path, real = ce.cli_args(sys.argv[1:], os.path.join(HERE, "part-real.jsonl"))
-    errors = []
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                errors.append(f"line {n}: empty line")
-                continue
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError as e:
-                errors.append(f"line {n}: not JSON ({e})")
-                continue
-            if not isinstance(r, dict) or list(r) != FIELDS:
-                errors.append(f"line {n}: fields must be {FIELDS}")
-                continue
-            rows.append(r)
+    rows, errors = ce.read_rows(path, FIELDS)
     group_split = {}
     for r in rows:
         errors += row_problems(r)
