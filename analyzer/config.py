@@ -19,6 +19,7 @@ it with the database and its limits). Command-line flags override it with ``Conf
 | ``lexicon_cache`` | ``HUASHU_LEXICON_CACHE`` | keep the compiled lexicon and jieba dictionary in the cache (``false``: compile in every process; ``analyzer.compiled``) |
 | ``threads`` | ``HUASHU_THREADS`` (``HUASHU_TORCH_THREADS``) | inference threads; 0 = the library's default |
 | ``mask_pii`` | ``HUASHU_MASK_PII`` | mask phone, ID-card and bank-card numbers before analysis and output |
+| ``real_cache`` | ``HUASHU_REAL_CACHE`` | the real-text benchmark's turn cache (``huashu eval --real``) |
 """
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ class Config(BaseSettings):
     lexicon_cache: bool = True
     threads: int = Field(0, ge=0, validation_alias=AliasChoices("HUASHU_THREADS", "HUASHU_TORCH_THREADS", "threads"))
     mask_pii: bool = True
+    real_cache: str = ".cache/real"  # the real-text benchmark's turn cache (corpora/real/extract.py)
 
     @field_validator("lexicon", "scorecard", mode="before")
     @classmethod

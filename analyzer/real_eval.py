@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -52,7 +51,10 @@ TITLES = {"lexicon": "lexicon", "fused": "lexicon+model", "previous": "previous 
 
 
 def default_cache() -> Path:
-    return Path(os.environ.get("HUASHU_REAL_CACHE") or ".cache/real")
+    """The turn cache: ``HUASHU_REAL_CACHE`` (``Config.real_cache``), else ``.cache/real``."""
+    from .config import Config
+
+    return Path(Config().real_cache)
 
 
 # -- loading -------------------------------------------------------------------------------------

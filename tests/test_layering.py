@@ -141,3 +141,14 @@ def test_no_import_cycles():
         if v not in index:
             visit(v)
     assert cycles == []
+
+
+def test_only_the_configuration_reads_huashu_variables():
+    """``analyzer/config.py`` is the one reader of ``HUASHU_*`` (the service's settings extend it)."""
+    import re
+
+    readers = re.compile(r"(os\.environ|getenv)[^\n]*HUASHU_")
+    offenders = sorted(str(p.relative_to(REPO)) for pkg in ("analyzer", "api", "models")
+                       for p in (REPO / pkg).rglob("*.py")
+                       if p.name != "config.py" and readers.search(p.read_text(encoding="utf-8")))
+    assert offenders == []
