@@ -105,17 +105,24 @@ class Index:
         return max(self.near(g, 0.0) or [(0.0, None)])
 
 
-def held_out_lines():
-    """(file, id, text) of every line a model is measured on: dev/test of the classifier parts
-    (part E excepted), all of corpora/dev/dev.jsonl, dev/test of the sentiment corpus."""
+def _other_parts(train):
+    """(file, id, text) of the classifier parts other than E: their train lines, or their
+    dev/test lines (``train=False``)."""
     out = []
     for name in sorted(os.listdir(HERE)):
         if name.endswith(".jsonl") and name != "part-e.jsonl":
             for line in open(os.path.join(HERE, name), encoding="utf-8"):
                 if line.strip():
                     r = json.loads(line)
-                    if r.get("split", "train") != "train":
+                    if (r.get("split", "train") == "train") == train:
                         out.append((name, r.get("id"), r["text"]))
+    return out
+
+
+def held_out_lines():
+    """(file, id, text) of every line a model is measured on: dev/test of the classifier parts
+    (part E excepted), all of corpora/dev/dev.jsonl, dev/test of the sentiment corpus."""
+    out = _other_parts(train=False)
     for line in open(os.path.join(CORPORA, "dev", "dev.jsonl"), encoding="utf-8"):
         if line.strip():
             r = json.loads(line)
@@ -131,15 +138,7 @@ def held_out_lines():
 def train_lines_elsewhere():
     """(file, id, text) of the train lines of the other classifier parts: a dev line of part E
     must not resemble them either, or the dev split would measure memory."""
-    out = []
-    for name in sorted(os.listdir(HERE)):
-        if name.endswith(".jsonl") and name != "part-e.jsonl":
-            for line in open(os.path.join(HERE, name), encoding="utf-8"):
-                if line.strip():
-                    r = json.loads(line)
-                    if r.get("split", "train") == "train":
-                        out.append((name, r.get("id"), r["text"]))
-    return out
+    return _other_parts(train=True)
 
 
 def dev_vs_train_report(rows, train, errors, index_of=None, limit=cb.LEAK):
