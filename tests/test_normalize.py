@@ -39,3 +39,17 @@ def test_offset_map_is_always_valid(text):
         s, e = n.to_original(i, i + 1)
         assert 0 <= s < e <= len(text)
     assert list(n.starts) == sorted(n.starts)
+
+
+def test_normalising_twice_changes_nothing_on_every_corpus_line():
+    """Models read text the caller normalised, and training normalises at load: both rely on
+    normalize being idempotent (a second pass over every labelled line changes none)."""
+    import json
+
+    from analyzer.resources import CORPORA
+
+    texts = [json.loads(line)["text"] for path in sorted(CORPORA.rglob("*.jsonl"))
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and '"text"' in line]
+    assert len(texts) > 10_000
+    changed = [t for t in texts if normalize(normalize(t).text).text != normalize(t).text]
+    assert changed == []
