@@ -63,6 +63,7 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the whole key
     created_at: Mapped[datetime] = mapped_column(default=now)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    agent_id: Mapped[str | None] = mapped_column(String(200), default=None)  # an agent key's agent_key
 
 
 class StoredSession(Base):
@@ -95,11 +96,18 @@ class StoredTranscript(Base):
     scorecard: Mapped[dict[str, Any]] = mapped_column(JSON)
     call: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # agent, channel, start
     team: Mapped[str | None] = mapped_column(String(100), default=None, index=True)
+    # Review workflow and finding calls (migration 0006).
+    status: Mapped[str] = mapped_column(String(20), default="new", server_default="new", index=True)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), default=None)
+    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    content_sha256: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    agent_key: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
 
     turns: Mapped[list[StoredTurn]] = relationship(
         back_populates="transcript", order_by="StoredTurn.index", cascade="all, delete-orphan"
     )
-    uploader: Mapped[ApiKey] = relationship()
+    uploader: Mapped[ApiKey] = relationship(foreign_keys=[uploaded_by])
 
 
 class StoredTurn(Base):
@@ -139,6 +147,7 @@ class StoredFlag(Base):
     principle: Mapped[str] = mapped_column(Text)
     suggestions: Mapped[list[str]] = mapped_column(JSON)
     rewrite: Mapped[str] = mapped_column(Text)
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), default=None)  # a missed trigger
 
     turn: Mapped[StoredTurn] = relationship(back_populates="flags")
     verdicts: Mapped[list[Verdict]] = relationship(
@@ -156,6 +165,7 @@ class Verdict(Base):
     flag_id: Mapped[str] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), index=True)
     key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
     verdict: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(40), default=None)  # a reason code
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=now)
 
@@ -177,3 +187,33 @@ class UploadKey(Base):
     content_sha256: Mapped[str] = mapped_column(String(64))
     transcript_id: Mapped[str] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Dispute(Base):
+    """An agent's dispute of a flag on one of their calls; a supervisor upholds the flag or
+    overturns it (migration 0006)."""
+
+    __tablename__ = "disputes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flag_id: Mapped[str] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), index=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    comment: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=now)
+    status: Mapped[str] = mapped_column(String(20), default="open", server_default="open", index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    decision_note: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class AuditEntry(Base):
+    """Who did what, when: every review action (verdict, added flag, status, dispute, decision)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=now, index=True)
+    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), default=None)
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(100), index=True)  # "flag:<id>", "transcript:<id>"
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
