@@ -154,6 +154,14 @@ class _Context:
             j -= 1
         return i, j
 
+    def word_end(self, pos: int) -> int:
+        """``pos``, or the end of the dictionary word it falls inside: a slot cut short by its
+        length limit (配送时|间) takes the rest of the word, never half of it."""
+        for word, s, e in self.tokens().words:
+            if s < pos < e and self.m.segmenter.is_dictionary_word(word):
+                return e
+        return pos
+
     def check(self, entry: Entry, pattern: Pattern, start: int, lit_end: int) -> Match | str:
         """The match, or the name of the check that rejects the candidate."""
         text, checks = self.text, self.m.lexicon.checks
@@ -161,6 +169,8 @@ class _Context:
         end = lit_end
         if pattern.tail_slot:
             s0, s1 = self.slot_after(lit_end, entry.slot.max)
+            if entry.boundary:
+                s1 = self.word_end(s1)
             words = text[s0:s1]
             if len(words) < entry.slot.min or words.startswith(entry.slot.not_start):
                 return "slot"
@@ -170,8 +180,9 @@ class _Context:
         if any(a < lit_end and start < b for a, b in self.antipattern_spans(entry)):
             return "antipattern"
         if entry.unless_followed_by:
-            stop = text.find("\n", lit_end)
-            window = text[lit_end:min(lit_end + checks.follow_window, len(text) if stop < 0 else stop)]
+            # after the trigger words, and after the slot too when the span covers it
+            stop = text.find("\n", end)
+            window = text[end:min(end + checks.follow_window, len(text) if stop < 0 else stop)]
             if any(checks.followers[name].search(window) for name in entry.unless_followed_by):
                 return "next_step"
         if any(a < start and lit_end <= b for a, b in self.quoted()):
