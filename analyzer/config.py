@@ -20,6 +20,7 @@ it with the database and its limits). Command-line flags override it with ``Conf
 | ``threads`` | ``HUASHU_THREADS`` (``HUASHU_TORCH_THREADS``) | inference threads; 0 = the library's default |
 | ``mask_pii`` | ``HUASHU_MASK_PII`` | mask phone, ID-card and bank-card numbers before analysis and output |
 | ``real_cache`` | ``HUASHU_REAL_CACHE`` | the real-text benchmark's turn cache (``huashu eval --real``) |
+| ``timezone`` | ``HUASHU_TIMEZONE`` | the time zone of transcript times written without an offset (``call.started_at``; the web's date filters), default ``Asia/Shanghai`` |
 """
 from __future__ import annotations
 
@@ -58,6 +59,18 @@ class Config(BaseSettings):
     threads: int = Field(0, ge=0, validation_alias=AliasChoices("HUASHU_THREADS", "HUASHU_TORCH_THREADS", "threads"))
     mask_pii: bool = True
     real_cache: str = ".cache/real"  # the real-text benchmark's turn cache (corpora/real/extract.py)
+    timezone: str = "Asia/Shanghai"  # IANA name; times without an offset are in it (analyzer.callmeta)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"未知时区 / unknown time zone: {value!r} (an IANA name, e.g. Asia/Shanghai)") from None
+        return value
 
     @field_validator("lexicon", "scorecard", mode="before")
     @classmethod

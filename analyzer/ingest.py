@@ -1,7 +1,7 @@
 """Read a transcript file (speaker text, CSV/TSV, JSON/JSONL, XLSX) into a ``Transcript``.
 
-(~850 lines: one reader per format sharing the role, time and error conventions below; the next
-step, the export styles of issue #15, splits it into one module per format family.)
+One reader per format sharing the role, time and error conventions below; the chat-export
+layouts of speaker text (bracketed labels, header lines) are found by ``analyzer.ingest_chat``.
 
 ``read_transcript(path)`` reads a file, ``parse_transcript(data, name)`` reads bytes (the HTTP
 upload path). ``fmt=None`` detects the format: the XLSX zip signature, then the file extension,
@@ -18,7 +18,16 @@ Conventions, everywhere:
   surrounding whitespace. Turns with empty text are dropped.
 - In speaker text a line without a speaker prefix continues the previous turn; it is joined
   with no separator when the previous text ends with a wide (CJK) character, else with one
-  space. Lines before the first speaker line are ignored.
+  space. Lines before the first speaker line are ignored. Besides ``speaker: text`` lines, a
+  file may put the speaker in brackets (``【客服】…``, ``[客服 小林 14:03:10] …``) or on a header
+  line with the time, the message on the lines after it (enterprise WeChat, Qianniu, QQ
+  exports); ``analyzer.ingest_chat`` chooses the layout for the whole file.
+- Roles: the caller's labels, then the built-in ones (a role word alone, with a number, a name
+  or a shop: 客服007, 客服 小林, 客服-小林, 客服小林, 小美(在线客服), 某某旗舰店:小美). In a
+  two-speaker file where one speaker's role is known, the other speaker has the other role
+  (the two-party rule); when no rule applies, the error names the line and what was expected.
+- ``Transcript.meta`` says what the reader saw: the layout, how times were written, the first
+  date-time in the file (the call's start, ``analyzer.callmeta``).
 - Every problem is an ``IngestError`` naming the file and, where there is one, the line.
 """
 from __future__ import annotations
@@ -40,6 +49,7 @@ from pathlib import Path
 import charset_normalizer
 import openpyxl
 
+from . import ingest_chat
 from .model import AGENT, CUSTOMER, IngestError, Transcript, Turn
 from .sanitize import UnsafeInput, check_seconds, check_text, escape_unsafe, json_int
 
@@ -52,12 +62,19 @@ FORMATS = ("speaker-text", "csv", "tsv", "json", "jsonl", "xlsx")
 # ("客服007", "坐席 2", "agent_1").
 AGENT_LABELS = (
     "坐席", "座席", "客服", "人工客服", "在线客服", "在線客服", "服务代表", "服務代表",
-    "话务员", "話務員", "agent",
+    "话务员", "話務員", "agent", "客服专员", "客服專員", "售后客服", "售後客服", "售前客服",
+    "官方客服", "客户经理", "客戶經理", "客服代表", "工作人员", "工作人員",
 )
 CUSTOMER_LABELS = (
     "客户", "客戶", "顾客", "顧客", "用户", "用戶", "来电人", "來電人", "来电者", "來電者",
     "买家", "買家", "访客", "訪客", "customer", "caller", "user",
 )
+# A shop's name in a label means an agent (Qianniu writes "shop:agent"): 某某旗舰店:小美.
+SHOP_SUFFIXES = ("旗舰店", "旗艦店", "专卖店", "專賣店", "专营店", "專營店", "官方店", "店铺", "店鋪", "小店")
+_SHOP = re.compile("(?:" + "|".join(SHOP_SUFFIXES) + r")(?:[:：\-_·].*)?$")
+# A role word and a name in one label: 客服 小林, 客服-小林, 小林|客服.
+_LABEL_PARTS = re.compile(r"[\s\-–—_·|/:：]+")
+_NAME_AFTER_ROLE = 6  # 客服小林: at most this many characters of name after the role word
 # An employee number anywhere in the label means an agent: 工号1234, 小王(工号:1234).
 _AGENT_ID = re.compile(r"工[号號]\s*[:：]?\s*\d+")
 # A name with a role in brackets, either way round: 小李(客服), 王芳（坐席）, 客服(小李).
@@ -79,8 +96,9 @@ _MAX_XLSX_COLUMNS = 256
 FIELD_NAMES = {
     "speaker": ("speaker", "说话人", "說話人", "发言人", "發言人"),
     "role": ("role", "角色", "身份"),
-    "text": ("text", "content", "utterance", "内容", "內容", "文本", "话术", "話術", "消息"),
-    "start": ("start", "start_time", "开始", "開始", "开始时间", "開始時間"),
+    "text": ("text", "content", "utterance", "内容", "內容", "文本", "话术", "話術", "消息", "message"),
+    "start": ("start", "start_time", "开始", "開始", "开始时间", "開始時間", "ts", "time", "timestamp", "时间",
+              "時間", "发送时间", "發送時間"),
     "end": ("end", "end_time", "结束", "結束", "结束时间", "結束時間"),
 }
 
@@ -139,6 +157,7 @@ _TIME_VALUE = re.compile(
     r"(?:(?P<date>\d{4}[-/.]\d{1,2}[-/.]\d{1,2})[ T]+)?"
     r"(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d+(?:[.,]\d+)?)"
 )
+_ISO_WITH_ZONE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})")
 _SECONDS_VALUE = re.compile(r"\d+(?:\.\d+)?")
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 _JSON_DECODER = json.JSONDecoder(parse_int=json_int)
@@ -178,6 +197,7 @@ def parse_transcript(
     """Parse a transcript from bytes; ``name`` guides format detection and names the source."""
     roles = _Roles(agent_labels, customer_labels, name)
     fmt = _declared_format(fmt, name) if fmt is not None else _format_from_bytes(data, name)
+    meta: dict[str, object] = {"layout": "table"}
     if fmt == "xlsx":
         encoding, rows = "binary", _parse_table(_xlsx_records(data, name), name)
     else:
@@ -185,8 +205,9 @@ def parse_transcript(
         if not text.strip():
             raise _fail(_EMPTY, name)
         fmt = fmt or _format_from_text(text)
-        rows = _parse_text(fmt, text, name, roles)
-    return Transcript(source=name, format=fmt, encoding=encoding, turns=_turns(rows, roles, name))
+        rows = _parse_text(fmt, text, name, roles, meta)
+    turns = _turns(rows, roles, name, meta)
+    return Transcript(source=name, format=fmt, encoding=encoding, turns=turns, meta=meta)
 
 
 def decode_text(data: bytes, name: str = "") -> tuple[str, str]:
@@ -363,9 +384,10 @@ def _sniff_table(text: str) -> str | None:
     return None
 
 
-def _parse_text(fmt: str, text: str, source: str, roles: _Roles) -> list[_Row]:
+def _parse_text(fmt: str, text: str, source: str, roles: _Roles, meta: dict[str, object]) -> list[_Row]:
     if fmt == "speaker-text":
-        return _parse_speaker_text(text, source, roles)
+        return _parse_speaker_text(text, source, roles, meta)
+    meta["layout"] = "json" if fmt in ("json", "jsonl") else "table"
     if fmt == "json":
         return _parse_json(text, source)
     if fmt == "jsonl":
@@ -440,6 +462,8 @@ def _parse_time(value: object) -> float | datetime | None:
     if _SECONDS_VALUE.fullmatch(text):
         return float(text)
     match = _TIME_VALUE.fullmatch(text)
+    if match is None and _ISO_WITH_ZONE.fullmatch(text):  # 2025-03-30T14:03:10+08:00, …Z
+        return datetime.fromisoformat(text)
     if match is None:
         raise ValueError(value)
     hours, minutes, seconds = match["h"], match["m"], match["s"].replace(",", ".")
@@ -467,9 +491,17 @@ def _match_fields(names: Sequence[object]) -> dict[str, int]:
 # Speaker text
 
 
-def _parse_speaker_text(text: str, source: str, roles: _Roles) -> list[_Row]:
+def _parse_speaker_text(text: str, source: str, roles: _Roles, meta: dict[str, object]) -> list[_Row]:
+    lines = [(number, raw.strip()) for number, raw in enumerate(_NEWLINE.split(text), start=1)]
+    layout = ingest_chat.choose_layout([line for _, line in lines], lambda line: _is_colon_line(line, roles))
+    meta["layout"] = layout
+    if layout != ingest_chat.COLON:
+        return [
+            _Row(line=r.line, speaker=r.speaker, text=r.text, start=_time(r.stamp, source, r.line))
+            for r in ingest_chat.parse(lines, layout)
+        ]
     rows: list[_Row] = []
-    for number, raw in enumerate(_NEWLINE.split(text), start=1):
+    for number, raw in lines:
         line = raw.strip()
         if not line:
             continue
@@ -498,6 +530,11 @@ def _parse_speaker_text(text: str, source: str, roles: _Roles) -> list[_Row]:
             1,
         )
     return rows
+
+
+def _is_colon_line(line: str, roles: _Roles) -> bool:
+    match = _SPEAKER_LINE.fullmatch(line)
+    return bool(match and _is_speaker_line(match, roles))
 
 
 def _is_speaker_line(match: re.Match[str], roles: _Roles) -> bool:
@@ -749,6 +786,7 @@ class _Roles:
                 source,
             )
         self._exact = {**dict.fromkeys(customers, CUSTOMER), **dict.fromkeys(agents, AGENT)}
+        self.given = bool(self._exact)
 
     def role_of(self, label: str) -> str | None:
         label = label.strip()
@@ -767,8 +805,28 @@ def _builtin_role(label: str) -> str | None:
     if _AGENT_ID.search(label):
         return AGENT
     if match := _BRACKETED.fullmatch(label):
-        return _plain_role(match["inner"]) or _plain_role(match["outer"])
+        return _plain_role(match["inner"]) or _plain_role(match["outer"]) or _compound_role(match["outer"])
+    return _compound_role(label)
+
+
+def _compound_role(label: str) -> str | None:
+    """A role word with a name or a shop: 客服 小林, 客服-小林, 小林|客服, 客服小林, 某某旗舰店:小美."""
+    parts = [p for p in _LABEL_PARTS.split(label.strip()) if p]
+    if len(parts) > 1:
+        for part in parts:
+            if role := _plain_role(part):
+                return role
+    if _SHOP.search(label.strip()):
+        return AGENT
+    folded = label.strip().casefold()
+    for word in _ROLE_WORDS:  # longest first: 客户经理 (an agent) before 客户
+        rest = folded[len(word):]
+        if folded.startswith(word) and 0 < len(rest) <= _NAME_AFTER_ROLE and not rest[0].isdigit():
+            return _BUILTIN_ROLES[word]
     return None
+
+
+_ROLE_WORDS = sorted((w for w in _BUILTIN_ROLES if not w.isascii()), key=len, reverse=True)
 
 
 def _plain_role(label: str) -> str | None:
@@ -776,9 +834,10 @@ def _plain_role(label: str) -> str | None:
     return _BUILTIN_ROLES.get(_TRAILING_NUMBER.sub("", label.strip()).casefold())
 
 
-def _turns(rows: list[_Row], roles: _Roles, source: str) -> list[Turn]:
+def _turns(rows: list[_Row], roles: _Roles, source: str, meta: dict[str, object]) -> list[Turn]:
     """Settle roles and times; drop empty turns; fail if nothing is left, or if a turn holds
-    a character no text may hold (``sanitize``: lone surrogates, NUL, control characters)."""
+    a character no text may hold (``sanitize``: lone surrogates, NUL, control characters).
+    ``meta`` gets how times were written and the first date-time."""
     rows = [row for row in rows if row.text]
     if not rows:
         raise _fail(_NO_TURNS, source)
@@ -792,10 +851,17 @@ def _turns(rows: list[_Row], roles: _Roles, source: str) -> list[Turn]:
     origin = next(
         (t for row in rows for t in (row.start, row.end) if isinstance(t, datetime)), None
     )
+    if origin is not None:
+        for row in rows:  # one file, one clock: a time without an offset takes the first one's
+            row.start, row.end = (_same_zone(t, origin) for t in (row.start, row.end))
+    meta["first_datetime"] = origin.isoformat() if origin is not None else None
+    meta["times"] = "datetime" if origin is not None else (
+        "clock" if any(row.start is not None for row in rows) else None)
+    two_party = _two_party(rows, roles, source, meta.get("layout") in ingest_chat.LAYOUTS)
     return [
         Turn(
             index=index,
-            role=_row_role(row, roles, source),
+            role=_row_role(row, roles, source, two_party),
             speaker=row.speaker or row.role_label,
             text=row.text,
             start_time=_seconds(row.start, origin),
@@ -806,13 +872,58 @@ def _turns(rows: list[_Row], roles: _Roles, source: str) -> list[Turn]:
     ]
 
 
-def _row_role(row: _Row, roles: _Roles, source: str) -> str:
-    labels = [label for label in (row.role_label, row.speaker) if label]
+def _same_zone(value: float | datetime | None, origin: datetime) -> float | datetime | None:
+    if isinstance(value, datetime) and (value.tzinfo is None) != (origin.tzinfo is None):
+        return value.replace(tzinfo=origin.tzinfo)
+    return value
+
+
+def _labels(row: _Row) -> list[str]:
+    return [label for label in (row.role_label, row.speaker) if label]
+
+
+def _two_party(rows: list[_Row], roles: _Roles, source: str, chat_export: bool) -> dict[str, str]:
+    """The two-party rule: in a file with exactly two speakers where one speaker's role is known
+    from the built-in labels, the other speaker has the other role (not when the caller gave
+    labels: then every unknown label is an error, as the caller's labels are exact). Labels it settles → role; a file where no speaker's
+    role is known is an error naming the first line and what was expected."""
+    speakers: dict[str, int | None] = {}
+    for row in rows:
+        if labels := _labels(row):
+            speakers.setdefault(labels[-1], row.line)
+    known = {label: role for label in speakers if (role := roles.role_of(label))}
+    unknown = [label for label in speakers if label not in known]
+    # a row whose role column says the role is known too
+    if not unknown or any(row.role_label and roles.role_of(row.role_label) for row in rows):
+        return {}
+    if len(speakers) == 2 and len(known) == 1 and not roles.given and chat_export:
+        other = AGENT if next(iter(known.values())) == CUSTOMER else CUSTOMER
+        return {unknown[0]: other}
+    if not known:
+        label, line = unknown[0], speakers[unknown[0]]
+        names = "、".join(_shown(s, 20) for s in list(speakers)[:4])
+        raise _fail(
+            f"无法判断说话人“{_shown(label)}”的角色：本文件的说话人（{names}）都认不出是坐席还是客户；"
+            "双方对话中须有一方能认出（如“客服”“坐席”、工号、店铺名或“客户”），"
+            "或用 --agent-label / --customer-label 指定 / "
+            f"cannot tell the role of speaker \"{_shown(label)}\": none of the speakers ({names}) is "
+            "recognisable as agent or customer; in a two-party export one side must be (客服, 坐席, an "
+            "employee number, a shop name, or 客户), or use --agent-label / --customer-label",
+            source,
+            line,
+        )
+    return {}
+
+
+def _row_role(row: _Row, roles: _Roles, source: str, two_party: dict[str, str]) -> str:
+    labels = _labels(row)
     if not labels:
         raise _fail("缺少说话人 / the turn has no speaker", source, row.line)
     for label in labels:
         if role := roles.role_of(label):
             return role
+    if role := two_party.get(labels[-1]):
+        return role
     label = _shown(labels[0])
     raise _fail(
         f"无法判断说话人“{label}”的角色（用 --agent-label 或 --customer-label 指定） / "
@@ -824,6 +935,7 @@ def _row_role(row: _Row, roles: _Roles, source: str) -> str:
 
 
 def _seconds(value: float | datetime | None, origin: datetime | None) -> float | None:
+    """Seconds since the first date-time (``origin``), or the value as it is."""
     if isinstance(value, datetime):
         assert origin is not None
         return (value - origin).total_seconds()

@@ -26,14 +26,17 @@ class Flag:
     rule: str
     principle: str
     suggestions: list[str]
-    rewrite: str
+    rewrite: str  # the whole utterance rewritten (every flag of it handled); "" when no rewrite passed the checks
+    # what the rewrite commits the agent to: "none" (a safe default) or refund, compensation,
+    # escalation, callback (the agent confirms before sending it); analyzer.rewriter.promise_of
+    promise: str = "none"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Flag:
-        return cls(**{f.name: d[f.name] for f in fields(cls)})
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d or f.name != "promise"})
 
 
 @dataclass
@@ -71,6 +74,11 @@ class Transcript:
     encoding: str
     turns: list[Turn]
     script: str = "simplified"
+    # What the reader saw besides the turns (``analyzer.ingest``): ``layout`` (colon, bracket,
+    # header, table, json), ``times`` (datetime, clock or None: how the file wrote its times),
+    # ``first_datetime`` (ISO, the first date-time in the file; the call's start). Not output as
+    # such: ``analyzer.callmeta`` turns it into the ``call`` block.
+    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def agent_turns(self) -> list[Turn]:
@@ -93,6 +101,8 @@ class CallAnalysis:
     scorecard: dict[str, Any] = field(default_factory=dict)
     mood: dict[str, Any] = field(default_factory=lambda: {"series": [], "escalations": [], "satisfaction": None})
     call: dict[str, Any] = field(default_factory=dict)
+    # call metadata a caller holds (``callmeta.GIVEN_FIELDS``: a --meta file, upload fields); not output
+    given: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def summary(self) -> dict[str, Any]:

@@ -118,13 +118,17 @@ class Pipeline:
         return self.check([Utterance(text, role, context)])[0].flags
 
     # -- a whole call ------------------------------------------------------------------
-    def analyze(self, transcript: Transcript, *, channel: str | None = None) -> CallAnalysis:
+    def analyze(self, transcript: Transcript, *, channel: str | None = None,
+                given: dict[str, Any] | None = None) -> CallAnalysis:
         """Every component in order over one transcript; the transcript's turns get their flags
-        and sentiment in place."""
+        and sentiment in place. ``given``: call metadata the caller holds (``callmeta.GIVEN_FIELDS``;
+        a given channel is scored as that channel)."""
         if not transcript.turns:
             raise HuashuError(f"{transcript.source}: 没有对话内容 / the transcript has no turns")
         self.initialize()
-        analysis = CallAnalysis(transcript=transcript, channel=channel or self.config.channel)
+        given = {k: v for k, v in (given or {}).items() if v not in (None, "")}
+        channel = given.get("channel") or channel or self.config.channel
+        analysis = CallAnalysis(transcript=transcript, channel=channel, given=given)
         for component in self.components:
             component.run(analysis)
         return analysis
@@ -156,7 +160,9 @@ class Pipeline:
     def _call(self, a: CallAnalysis) -> None:
         from .callmeta import call_meta
 
-        a.call = call_meta(a.transcript, a.scorecard["channel"])
+        evidence = None if a.channel == "auto" else [f"forced: {a.channel} (--channel / HUASHU_CHANNEL)"]
+        a.call = call_meta(a.transcript, a.scorecard["channel"], timezone=self.config.timezone, given=a.given,
+                           evidence=evidence)
 
 
 def _check_order(components: Sequence[Component]) -> None:

@@ -47,7 +47,6 @@ from .normalize import normalize
 from .resources import SCORECARD_FILE as DEFAULT_FILE
 
 CHANNELS = ("call", "chat")
-_CHAT_FORMATS = ("json", "jsonl", "xlsx")
 # Characters that count as speech: letters, digits, CJK ideographs (not punctuation or spaces).
 _SPOKEN = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -214,9 +213,9 @@ def _channel(t: Transcript, channel: str) -> str:
         return channel
     if channel != "auto":
         raise ScorecardError(f"channel 须为 call、chat 或 auto / channel must be call, chat or auto: {channel!r}")
-    if any(turn.end_time is not None for turn in t.turns) or t.format not in _CHAT_FORMATS:
-        return "call"
-    return "chat"
+    from .callmeta import channel_of  # the call block's decision, with its evidence
+
+    return channel_of(t)[0]
 
 
 def _per_channel(value: Any, channel: str) -> float:
