@@ -30,6 +30,7 @@ class Example:
     group: str
     split: str
     file: str
+    span: str = ""  # the trigger's words in ``text``, where known (part D and E lines, verdicts)
 
     def item(self) -> Item:
         return Item(self.id, self.text, self.label, self.kind, self.script, self.style)
@@ -52,7 +53,8 @@ def load_corpus(files: list[str | Path] | None = None) -> list[Example]:
             # the models read text as the lexicon sees it (analyzer.normalize; idempotent)
             ex = Example(str(r.get("id", f"{path.stem}-{n}")), normalize(r["text"]).text, r["label"], r.get("kind", ""),
                          r.get("script", ""), r.get("style", ""), r.get("domain", ""),
-                         str(r.get("group", r.get("id", n))), r.get("split", "train"), path.name)
+                         str(r.get("group", r.get("id", n))), r.get("split", "train"), path.name,
+                         normalize(r["span"]).text if isinstance(r.get("span"), str) else "")
             if ex.split not in SPLITS:
                 raise HuashuError(f"{path}:{n}: split 须为 train/dev/test / unknown split {ex.split!r}")
             if not ex.text.strip() or ex.text in seen:

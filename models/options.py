@@ -29,6 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d = TrainConfig()
     p.add_argument("--data", action="append", metavar="FILE",
                    help="labelled JSON Lines (repeatable; default: corpora/classifier/*.jsonl)")
+    p.add_argument("--verdicts", action="append", metavar="FILE",
+                   help="the web's verdicts export (/web/verdicts.jsonl or .csv; repeatable): confirmed flags and "
+                        "added misses as positives, dismissed ones as negatives, training lines only")
     p.add_argument("--heldout", default=str(DEV_SET),
                    help="second held-out set, reported only ('' for none; default corpora/dev/dev.jsonl)")
     p.add_argument("--out", default=str(TRIGGER_DIR), help="artefact folder (default: models/trigger)")

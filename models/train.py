@@ -58,6 +58,7 @@ from .classifier import (
 )
 from .data import Example, load_corpus, split
 from .options import TrainConfig, add_arguments
+from .verdicts import add_verdicts
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMMAND = "huashu train"
@@ -438,7 +439,8 @@ def load_decision_inputs(path: Path):
 
 # -- the run --------------------------------------------------------------------------------
 def run(data_files: list[Path], out_dir: Path, cfg: TrainConfig, heldout: Path | None,
-        cache_dir: Path | None = None, dump_dir: Path | None = None) -> dict[str, Any]:
+        cache_dir: Path | None = None, dump_dir: Path | None = None,
+        verdict_files: Sequence[Path] = ()) -> dict[str, Any]:
     import torch
     from safetensors.torch import save_file
 
@@ -457,12 +459,15 @@ def run(data_files: list[Path], out_dir: Path, cfg: TrainConfig, heldout: Path |
     base_path = base.ensure_base_model(cache_dir)
     t = lap("base_conversion", t)
 
-    examples = load_corpus(data_files)
+    # the models read text as the lexicon sees it (analyzer.normalize), like load_corpus's examples
+    held = [dataclasses.replace(i, text=normalize(i.text).text) for i in load_dataset(heldout)] if heldout else []
+    # supervisors' verdicts (models/verdicts.py): training lines only, none equal to an evaluation line
+    examples, from_verdicts = add_verdicts(load_corpus(data_files), verdict_files, [i.text for i in held])
+    if verdict_files:
+        log(f"verdicts: {sum(from_verdicts.values())} training lines added {from_verdicts}")
     train, dev, test = split(examples, "train"), split(examples, "dev"), split(examples, "test")
     if not train or not dev or not test:
         raise SystemExit("train: the data needs train, dev and test splits")
-    # the models read text as the lexicon sees it (analyzer.normalize), like load_corpus's examples
-    held = [dataclasses.replace(i, text=normalize(i.text).text) for i in load_dataset(heldout)] if heldout else []
     held_texts = {i.text for i in held}  # never fit or tune on a held-out sentence
     leaked = [e.id for e in [*train, *dev] if e.text in held_texts]
     train = [e for e in train if e.text not in held_texts]
@@ -526,6 +531,7 @@ def run(data_files: list[Path], out_dir: Path, cfg: TrainConfig, heldout: Path |
     settings.gate = decided["gate"]
     settings.training = {
         **asdict(cfg), "data": [str(_rel(p)) for p in data_files],
+        "verdicts": {"files": [str(_rel(p)) for p in verdict_files], "lines": from_verdicts},
         "examples": {"train": len(train), "dev": len(dev), "test": len(test), "heldout": len(held)},
         "left_out_as_in_heldout": leaked,
         "epoch_losses": [round(x, 4) for x in losses], "fusion_fit": decided["fusion_fit"],
@@ -736,7 +742,8 @@ def run_from_args(args: argparse.Namespace) -> int:
                       layers=args.layers, trained_layers=args.trained_layers)
     metrics = run(files, Path(args.out), cfg, Path(args.heldout) if args.heldout else None,
                   Path(args.cache_dir) if args.cache_dir else None,
-                  dump_dir=Path(args.dump_decisions) if getattr(args, "dump_decisions", None) else None)
+                  dump_dir=Path(args.dump_decisions) if getattr(args, "dump_decisions", None) else None,
+                  verdict_files=[Path(f) for f in getattr(args, "verdicts", None) or []])
     for key in ("test", "heldout_dev_jsonl"):
         if key in metrics["evaluation"]:
             print("\n".join(format_table(key, metrics["evaluation"][key], ["lexicon", "baseline", "transformer", "fused"])))

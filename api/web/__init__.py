@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from .. import deps
+from . import rules
 from .pages import EXCEPTION_HANDLERS, router
 from .session import bearer_or_cookie_key
 
@@ -23,6 +24,7 @@ __all__ = ["install", "router"]
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
+    app.include_router(rules.router)  # /web/rules
     app.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
     for exc_class, handler in EXCEPTION_HANDLERS.items():
         app.add_exception_handler(exc_class, handler)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from analyzer.mood import mood_of as analyzer_mood_of
 
-from ..tables import ApiKey, StoredFlag, StoredTranscript, StoredTurn, Verdict
+from ..tables import ApiKey, Dispute, StoredFlag, StoredTranscript, StoredTurn, Verdict
 
 PER_PAGE = 25
 SORTS = ("newest", "oldest", "flags_desc", "flags_asc", "satisfaction_desc", "satisfaction_asc")
@@ -464,13 +464,22 @@ def agent_turn_counts(session: Session, transcript_id: str) -> dict[str, int]:
 # -- the verdicts export -----------------------------------------------------------------------
 EXPORT_FIELDS = (
     "flag_id", "transcript_id", "source", "turn_index", "speaker", "utterance", "start", "end", "span",
-    "category", "rule", "flag_source", "confidence", "suggestions", "rewrite", "verdict", "note",
-    "by", "by_key_id", "at",
+    "category", "rule", "flag_source", "confidence", "suggestions", "rewrite", "verdict", "reason", "note",
+    "dispute", "by", "by_key_id", "at",
 )
 
 
 def verdict_rows(session: Session) -> list[dict[str, Any]]:
-    """Every verdict with the flag and the utterance it is about (oldest first), for retraining."""
+    """Every verdict with the flag and the utterance it is about (oldest first), for retraining
+    (``huashu train --verdicts FILE``), then one row per flag a reviewer added (``verdict``
+    ``added``: a trigger the system missed, ``flag_source`` ``reviewer``). ``dispute``: the flag's
+    latest dispute status (``open``, ``upheld``, ``overturned``) or empty; an overturned flag is
+    a false hit whatever its verdicts say."""
+    disputes: dict[str, str] = {}
+    for flag_id, status in session.execute(
+        select(Dispute.flag_id, Dispute.status).order_by(Dispute.at, Dispute.id)
+    ):
+        disputes[flag_id] = status
     query = (
         select(Verdict, StoredFlag, StoredTurn, StoredTranscript, ApiKey)
         .join(StoredFlag, Verdict.flag_id == StoredFlag.id)
@@ -479,13 +488,32 @@ def verdict_rows(session: Session) -> list[dict[str, Any]]:
         .join(ApiKey, Verdict.key_id == ApiKey.id)
         .order_by(Verdict.at, Verdict.id)
     )
-    return [
-        {
-            "flag_id": f.id, "transcript_id": t.id, "source": t.source, "turn_index": turn.index,
-            "speaker": turn.speaker, "utterance": turn.text, "start": f.start, "end": f.end, "span": f.text,
-            "category": f.category, "rule": f.rule, "flag_source": f.source, "confidence": f.confidence,
-            "suggestions": list(f.suggestions), "rewrite": f.rewrite, "verdict": v.verdict, "note": v.note,
-            "by": k.name, "by_key_id": k.id, "at": v.at.isoformat(),
-        }
+    rows = [
+        _export_row(f, turn, t, k, verdict=v.verdict, reason=v.reason, note=v.note, at=v.at,
+                    dispute=disputes.get(f.id, ""))
         for v, f, turn, t, k in session.execute(query)
     ]
+    added = (
+        select(StoredFlag, StoredTurn, StoredTranscript, ApiKey)
+        .join(StoredTurn, StoredFlag.turn_id == StoredTurn.id)
+        .join(StoredTranscript, StoredTurn.transcript_id == StoredTranscript.id)
+        .join(ApiKey, StoredFlag.added_by == ApiKey.id)
+        .order_by(StoredTranscript.created_at, StoredTurn.index, StoredFlag.position)
+    )
+    rows += [
+        _export_row(f, turn, t, k, verdict="added", reason=None, note=None, at=t.reviewed_at or t.created_at,
+                    dispute=disputes.get(f.id, ""))
+        for f, turn, t, k in session.execute(added)
+    ]
+    return rows
+
+
+def _export_row(f: StoredFlag, turn: StoredTurn, t: StoredTranscript, k: ApiKey, *, verdict: str,
+                reason: str | None, note: str | None, at: datetime, dispute: str) -> dict[str, Any]:
+    return {
+        "flag_id": f.id, "transcript_id": t.id, "source": t.source, "turn_index": turn.index,
+        "speaker": turn.speaker, "utterance": turn.text, "start": f.start, "end": f.end, "span": f.text,
+        "category": f.category, "rule": f.rule, "flag_source": f.source, "confidence": f.confidence,
+        "suggestions": list(f.suggestions), "rewrite": f.rewrite, "verdict": verdict, "reason": reason,
+        "note": note, "dispute": dispute, "by": k.name, "by_key_id": k.id, "at": at.isoformat(),
+    }

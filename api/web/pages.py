@@ -61,6 +61,7 @@ NAV = (  # (string key, url, roles)
     ("nav.upload", "/web/upload", UPLOAD_ROLES),
     ("nav.calls", "/web/calls", READ_ROLES),
     ("nav.agents", "/web/agents", READ_ROLES),
+    ("nav.rules", "/web/rules", READ_ROLES),
     ("nav.live", "/web/live", LIVE_ROLES),
 )
 SECURITY_HEADERS = {
