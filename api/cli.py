@@ -47,12 +47,20 @@ def with_session(settings: Settings, work: Callable[[Session], T]) -> T:
 
 
 # -- keys --------------------------------------------------------------------------------------
-def keys_create(role: str, name: str) -> int:
+def keys_create(role: str, name: str, agent_id: str | None = None) -> int:
+    from .errors import ApiError
+    from .review import check_agent_id
+
     try:
         check_text(name, "--name", multiline=False)  # NUL and control characters never reach the database
+        if agent_id is not None:
+            check_text(agent_id, "--agent-id", multiline=False)
+        agent_id = check_agent_id(agent_id, role)
     except UnsafeInput as exc:
         raise HuashuError(str(exc)) from None
-    plain = with_session(load_settings(), lambda s: store.create_key(s, name, role)[1])
+    except ApiError as exc:
+        raise HuashuError(f"--agent-id: {exc.message}") from None
+    plain = with_session(load_settings(), lambda s: store.create_key(s, name, role, agent_id)[1])
     print(plain)
     return 0
 
@@ -60,7 +68,8 @@ def keys_create(role: str, name: str) -> int:
 def keys_list() -> int:
     def rows(session: Session) -> list[str]:
         return [
-            f"{k.id}\t{k.role}\t{k.prefix}…\t{k.name}\t{k.created_at:%Y-%m-%d %H:%M}\t"
+            f"{k.id}\t{k.role}\t{k.prefix}…\t{k.name}{' (' + k.agent_id + ')' if k.agent_id else ''}\t"
+            f"{k.created_at:%Y-%m-%d %H:%M}\t"
             + (f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active")
             for k in store.list_keys(session)
         ]

@@ -18,6 +18,7 @@ def add_commands(sub, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
     k = keys.add_parser("create", help="新建密钥并打印 / create a key and print it")
     k.add_argument("--role", required=True, choices=("agent", "supervisor", "analyst", "admin"))
     k.add_argument("--name", required=True)
+    k.add_argument("--agent-id", help="坐席密钥关联的坐席 / an agent key's agent: id:<工号> or name:<姓名>")
     keys.add_parser("list", help="列出密钥（不含密钥本身） / list keys, without secrets")
     k = keys.add_parser("revoke", help="吊销密钥 / revoke a key")
     k.add_argument("id", type=int)
@@ -34,7 +35,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
     from . import cli
 
     if args.action == "create":
-        return cli.keys_create(args.role, args.name)
+        return cli.keys_create(args.role, args.name, args.agent_id)
     if args.action == "revoke":
         return cli.keys_revoke(args.id)
     return cli.keys_list()

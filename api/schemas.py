@@ -58,6 +58,7 @@ class KeyRef(BaseModel):
 class VerdictOut(BaseModel):
     flag_id: str
     verdict: Literal["confirmed", "dismissed"]
+    reason: str | None = Field(None, description="原因代码 / reason code (corpora/review_reasons.yaml)")
     note: str | None
     at: datetime
     key: KeyRef
@@ -119,6 +120,8 @@ class TranscriptPage(BaseModel):
 # -- verdicts ----------------------------------------------------------------------------------
 class VerdictIn(BaseModel):
     verdict: Literal["confirmed", "dismissed"]
+    reason: str | None = Field(None, max_length=40, description="原因代码 / a reason code of the verdict's list "
+                               "(corpora/review_reasons.yaml, GET /v1/review/reasons)")
     note: str | None = Field(None, max_length=2000)
 
 
@@ -132,6 +135,8 @@ class FlagVerdictsOut(BaseModel):
 class KeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     role: Role
+    agent_id: str | None = Field(None, max_length=200, description="坐席密钥关联的坐席 / an agent key's agent: "
+                                 "id:<工号> or name:<姓名>")
 
 
 class KeyOut(BaseModel):
@@ -141,6 +146,7 @@ class KeyOut(BaseModel):
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    agent_id: str | None = None
 
 
 class KeyCreated(KeyOut):

@@ -27,12 +27,13 @@ def hash_key(plain: str) -> str:
     return hashlib.sha256(plain.encode("utf-8")).hexdigest()
 
 
-def create_key(session: Session, name: str, role: str) -> tuple[ApiKey, str]:
-    """A new key row and the plain key (stored only as its sha256; shown to the caller once)."""
+def create_key(session: Session, name: str, role: str, agent_id: str | None = None) -> tuple[ApiKey, str]:
+    """A new key row and the plain key (stored only as its sha256; shown to the caller once);
+    ``agent_id`` links an agent key to its agent (``id:1234``, checked by ``api.review``)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     plain = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(name=name, role=role, prefix=plain[:10], key_hash=hash_key(plain))
+    key = ApiKey(name=name, role=role, prefix=plain[:10], key_hash=hash_key(plain), agent_id=agent_id)
     session.add(key)
     session.flush()
     return key, plain
@@ -257,15 +258,18 @@ def get_flag(session: Session, flag_id: str) -> StoredFlag | None:
     return session.get(StoredFlag, flag_id)
 
 
-def set_verdict(session: Session, flag: StoredFlag, key: ApiKey, verdict: str, note: str | None) -> Verdict:
-    """Record ``key``'s verdict on ``flag``, replacing that key's earlier one."""
+def set_verdict(
+    session: Session, flag: StoredFlag, key: ApiKey, verdict: str, note: str | None, *, reason: str | None = None,
+) -> Verdict:
+    """Record ``key``'s verdict on ``flag`` (with a reason code, checked by ``api.review``),
+    replacing that key's earlier one."""
     if verdict not in VERDICTS:
         raise ValueError(f"unknown verdict {verdict!r}")
     found = session.scalar(select(Verdict).where(Verdict.flag_id == flag.id, Verdict.key_id == key.id))
     if found is None:
         found = Verdict(flag_id=flag.id, key_id=key.id, verdict=verdict)
         session.add(found)
-    found.verdict, found.note, found.at = verdict, note, now()
+    found.verdict, found.reason, found.note, found.at = verdict, reason, note, now()
     session.flush()
     return found
 

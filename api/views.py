@@ -16,12 +16,18 @@ def key_ref(key: ApiKey) -> dict[str, Any]:
 def key_view(key: ApiKey) -> dict[str, Any]:
     return {
         "id": key.id, "name": key.name, "role": key.role, "prefix": key.prefix,
-        "created_at": key.created_at, "revoked_at": key.revoked_at,
+        "created_at": key.created_at, "revoked_at": key.revoked_at, "agent_id": key.agent_id,
     }
 
 
 def verdict_view(v: Verdict) -> dict[str, Any]:
-    return {"flag_id": v.flag_id, "verdict": v.verdict, "note": v.note, "at": v.at, "key": key_ref(v.key)}
+    return {"flag_id": v.flag_id, "verdict": v.verdict, "reason": v.reason, "note": v.note, "at": v.at,
+            "key": key_ref(v.key)}
+
+
+def flag_view(f: StoredFlag) -> dict[str, Any]:
+    """A stored flag in the analyzer's shape (``Flag.to_dict``), without id and verdicts."""
+    return _flag(f).to_dict()
 
 
 def _flag(f: StoredFlag) -> Flag:

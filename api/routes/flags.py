@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from analyzer.privacy import mask_optional
 
-from .. import store, views
+from .. import review, store, views
 from ..deps import SessionDep, SettingsDep, SupervisorKey
 from ..errors import not_found
 from ..routing import CheckedRoute
@@ -22,17 +22,19 @@ router = APIRouter(prefix="/v1", tags=["flags"], route_class=CheckedRoute, respo
 def set_verdict(
     flag_id: str, body: VerdictIn, key: SupervisorKey, session: SessionDep, settings: SettingsDep,
 ) -> dict[str, Any]:
-    """确认或驳回 / confirm or dismiss a flag; a key's later verdict replaces its earlier one."""
+    """确认或驳回 / confirm or dismiss a flag, with an optional reason code of that verdict's list
+    (422 otherwise) and a note; a key's later verdict replaces its earlier one. Written to the
+    audit log."""
     flag = store.get_flag(session, flag_id)
     if flag is None:
         raise not_found("flag", "该标记")
     note = mask_optional(body.note) if settings.mask_pii else body.note  # free text: masked when stored
     try:
-        verdict = store.set_verdict(session, flag, key, body.verdict, note)
+        verdict = review.set_verdict(session, flag, key, body.verdict, body.reason, note)
         session.commit()
     except IntegrityError:  # the same key's first verdict, sent twice at once: the later one wins
         session.rollback()
-        verdict = store.set_verdict(session, flag, key, body.verdict, note)
+        verdict = review.set_verdict(session, flag, key, body.verdict, body.reason, note)
         session.commit()
     return {
         "flag_id": flag_id,

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 
-from .. import store, views
+from .. import review, store, views
 from ..deps import AdminKey, SessionDep
 from ..errors import ApiError, not_found
 from ..routing import CheckedRoute
@@ -18,7 +18,8 @@ router = APIRouter(prefix="/v1", tags=["keys"], route_class=CheckedRoute, respon
 @router.post("/keys", status_code=201, response_model=KeyCreated)
 def create_key(body: KeyIn, admin: AdminKey, session: SessionDep) -> dict[str, Any]:
     """新建密钥，只显示一次 / a new key; the whole key is in this response only."""
-    key, plain = store.create_key(session, body.name, body.role)
+    agent_id = review.check_agent_id(body.agent_id, body.role)
+    key, plain = store.create_key(session, body.name, body.role, agent_id)
     session.commit()
     return {**views.key_view(key), "key": plain}
 
