@@ -26,7 +26,7 @@ import unicodedata
 CATEGORIES = ["blame", "you_statement", "command", "refusal", "confrontation"]
 LABELS = set(CATEGORIES) | {"none"}
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_part_b import category_labels  # noqa: E402
+from check_part_b import category_labels, keys_for, span_problems, span_summary  # noqa: E402
 
 assert LABELS <= category_labels(), "part A's categories must be ids of corpora/categories.yaml"
 KINDS = {"verbatim", "paraphrase", "hard_negative", "neutral"}
@@ -188,8 +188,8 @@ def main():
             except json.JSONDecodeError as e:
                 err(f"line {n}: bad JSON ({e})")
                 continue
-            if list(r.keys()) != FIELDS:
-                err(f"line {n}: fields {list(r.keys())} != {FIELDS}")
+            if list(r.keys()) != keys_for(r, FIELDS):
+                err(f"line {n}: fields {list(r.keys())} != {keys_for(r, FIELDS)}")
             recs.append(r)
     if not recs:
         print("no records"); return 1
@@ -204,6 +204,8 @@ def main():
             err(f"{rid}: text not a trimmed string")
         if not 4 <= len(t) <= 60:
             err(f"{rid}: length {len(t)} outside 4..60")
+        for msg in span_problems(r):
+            err(f"{rid}: {msg}: {t}")
         if r.get("label") not in LABELS:
             err(f"{rid}: label {r.get('label')!r} not one of this part's labels")
         if r.get("kind") not in KINDS:
@@ -262,6 +264,7 @@ def main():
     near = {c: sum(len(by_group.get(g, [])) for g in NEAR_MISS_GROUPS.get(c, [])) for c in CATEGORIES}
 
     print(f"file: {path}\nlines: {N}   groups: {len(by_group)}")
+    print(span_summary(recs))
     print("\nlabel            total  verbatim paraphrase hard_neg neutral   train  dev test")
     for L in CATEGORIES + ["none"]:
         sp = collections.Counter(r["split"] for r in recs if r["label"] == L)

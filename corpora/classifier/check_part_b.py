@@ -41,6 +41,38 @@ DOMAINS = {"e-commerce", "telecom", "banking", "logistics", "property", "softwar
            "healthcare", "utilities", "gaming"}
 KEYS = ["id", "text", "label", "kind", "script", "style", "domain", "group", "split"]
 
+
+def keys_for(o, base=KEYS):
+    """The keys a line of parts A-C has, in order: ``base``, with ``span`` right after ``label`` on a
+    positive (a gold span on every positive and on no negative, as in part D)."""
+    pos = o.get("label") not in (None, "none")
+    return base[:3] + (["span"] if pos else []) + base[3:]
+
+
+def span_problems(o):
+    """What is wrong with the gold span of line ``o`` (empty when nothing). The rule is part D's
+    (``check_part_d.span_problems``: a substring, at least two characters, not only particles or
+    endearments), imported here so that every part is held to the same one."""
+    if o.get("label") in (None, "none"):
+        return ["a label-none line has a span"] if "span" in o else []
+    if "span" not in o:
+        return ["a positive has no span"]
+    import check_part_d  # here, not at the top: check_part_d imports this module
+
+    return check_part_d.span_problems(o.get("text", ""), o["span"])
+
+
+def span_summary(rows):
+    """One line for the report: how many spans, and their mean length per label."""
+    by = collections.defaultdict(list)
+    for o in rows:
+        if isinstance(o.get("span"), str):
+            by[o["label"]].append(len(o["span"]))
+    n = sum(len(v) for v in by.values())
+    mean = {k: round(sum(v) / len(v), 1) for k, v in sorted(by.items())}
+    return f"spans: {n} (mean length per label {mean})"
+
+
 MIN_POS = 190            # positives per category
 MIN_PARA_SHARE = 0.35    # paraphrase share of a category's positives
 MIN_NONE = 720

@@ -64,6 +64,17 @@ POS_PATTERNS = {
 FILLERS = re.compile(r"^(亲爱的|亲爱哒|親愛的|亲亲|親親|亲|親|小妹|宝|呢|哦|喔|哈|呀|啦|吧|嘛|的|了|也|哟|唷|~|～|\s"
                      r"|[，。！？、,.!?…])+$")
 
+
+def span_problems(text, span):
+    """What is wrong with ``span`` as the gold span of a positive line with ``text`` (empty when
+    nothing): a substring of the text, at least two characters, not only particles, endearments or
+    punctuation. The one rule for every part that carries spans (parts A-D)."""
+    if not isinstance(span, str) or span not in text:
+        return [f"span {span!r} is not in the text"]
+    if len(span) < 2 or FILLERS.match(span):
+        return [f"span {span!r} is a particle, endearment or one character"]
+    return []
+
 try:
     import opencc
     _T2S = opencc.OpenCC("t2s").convert
@@ -217,12 +228,7 @@ def main():
             (group_split.setdefault(o["group"], o["split"]) == o["split"], "group in more than one split"),
         ]
         if pos:
-            s = o["span"]
-            checks += [
-                (isinstance(s, str) and s in t, f"span {s!r} is not in the text"),
-                (isinstance(s, str) and len(s) >= 2 and not FILLERS.match(s),
-                 f"span {s!r} is a particle, endearment or one character"),
-            ]
+            checks += [(False, msg) for msg in span_problems(t, o["span"])]
         errors += [f"{w}: {msg}: {t}" for ok, msg in checks if not ok]
     for i, n in collections.Counter(o.get("id") for o in rows).items():
         if n > 1:
