@@ -164,8 +164,8 @@ def main():
             except json.JSONDecodeError as e:
                 err(f"line {n}: not JSON ({e})")
                 continue
-            if list(o) != KEYS:
-                err(f"line {n}: keys {list(o)} != {KEYS}")
+            if list(o) != keys_for(o):
+                err(f"line {n}: keys {list(o)} != {keys_for(o)}")
                 continue
             rows.append(o)
 
@@ -204,6 +204,8 @@ def main():
             err(f"{where}: text length {len(t)} outside {MIN_LEN}..{MAX_LEN}")
         if t != t.strip():
             err(f"{where}: leading/trailing whitespace")
+        for msg in span_problems(o):
+            err(f"{where}: {msg}: {t}")
         if o["style"] == "asr" and PUNCT.search(t):
             err(f"{where}: asr line has punctuation: {t}")
         has_trad = any(ch in T2S for ch in t)
@@ -233,6 +235,7 @@ def main():
     dom = by("domain")
     print(f"file: {path}\nlines: {N}   groups: {len(group_split)}")
     print("label :", dict(sorted(lab.items())))
+    print(span_summary(rows))
     print("kind  :", dict(sorted(kind.items())))
     print("script:", dict(sorted(scr.items())), f"(traditional {scr['traditional'] / N:.1%})")
     print("style :", dict(sorted(sty.items())),
