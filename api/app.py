@@ -25,7 +25,7 @@ from .headers import HeadersMiddleware
 from .jobs import AnalysisWorker
 from .limits import BodyLimitMiddleware
 from .live_sockets import OpenSockets
-from .routes import flags, health, keys, live, review, rules, suggest, transcripts
+from .routes import batch, flags, health, keys, live, review, rules, suggest, transcripts
 from .settings import Settings
 
 UPLOAD_PATH = "/v1/transcripts"
@@ -66,13 +66,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
 
     def body_limit(scope: Scope) -> int:
-        upload = scope["method"] == "POST" and scope["path"].rstrip("/") == UPLOAD_PATH
+        upload = scope["method"] == "POST" and scope["path"].rstrip("/") in (UPLOAD_PATH, batch.ZIP_PATH)
         return settings.upload_body_bytes if upload else settings.max_body_bytes
 
     app.add_middleware(InputGuardMiddleware)  # unsafe text in query strings and JSON bodies (api/guard.py)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     app.add_middleware(HeadersMiddleware)  # Cache-Control: no-store on /v1 and /web (api/headers.py)
-    for module in (health, suggest, live, transcripts, flags, keys, rules, review):
+    for module in (health, suggest, live, transcripts, batch, flags, keys, rules, review):
         app.include_router(module.router)
     web.install(app)  # the supervisor's web pages under /web (api/web)
     return app

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import deps
 from . import rules
+from . import exports
 from .pages import EXCEPTION_HANDLERS, router
 from .session import bearer_or_cookie_key
 
@@ -24,6 +25,7 @@ __all__ = ["install", "router"]
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
+    app.include_router(exports.router)  # /web/calls.xlsx, scorecards, agents (XLSX, CSV)
     app.include_router(rules.router)  # /web/rules
     app.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
     for exc_class, handler in EXCEPTION_HANDLERS.items():

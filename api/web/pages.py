@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from analyzer.cells import escape_row
 from analyzer.lexicon import load_categories
 
-from .. import store, views
+from .. import store, views, zips
 from ..auth_limit import TooManyFailures, find_key
 from ..deps import LIVE_ROLES, PipelineDep, SettingsDep, role_allowed
 from ..live_sockets import OpenSocket
@@ -275,6 +275,7 @@ async def set_language(request: Request, lang: str, next: str = "") -> Response:
 def upload_page(request: Request, web: Uploader, settings: SettingsDep) -> Response:
     return render(
         request, "upload.html", web, teams_stored=data.team_column() is not None,
+        zip_members=zips.MAX_MEMBERS, zip_mib=zips.MAX_UNPACKED_BYTES // (1024 * 1024),
         page_data={"maxUploadBytes": settings.max_upload_bytes},
     )
 
@@ -282,13 +283,17 @@ def upload_page(request: Request, web: Uploader, settings: SettingsDep) -> Respo
 # -- calls -------------------------------------------------------------------------------------
 @router.get("/web/calls")
 def calls_page(request: Request, web: Reader) -> Response:
-    f = data.CallFilter.from_query(request.query_params)
+    """The call list: search and filters, all in the URL (``api/web/find.py``)."""
+    f = find.Find.from_query(request.query_params)
+    zone = find.zone_of(request.app.state.settings)
     with request.app.state.sessions() as session:
-        found = data.list_calls(session, f)
-        agents, teams = data.agent_names(session), data.team_names(session)
+        found = find.find_calls(session, f, zone=zone)
+        agents, teams = find.agent_choices(session), data.team_names(session)
+        rules = find.rule_choices(session)
     return render(
-        request, "calls.html", web, f=f, calls=found, agents=agents, teams=teams,
-        teams_stored=data.team_column() is not None, sorts=data.SORTS,
+        request, "calls.html", web, f=f, calls=found, agents=agents, teams=teams, rules=rules,
+        teams_stored=data.team_column() is not None, sorts=find.SORTS, statuses=find.STATUSES,
+        ranges=find.quick_ranges(zone=zone),
     )
 
 

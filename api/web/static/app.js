@@ -108,6 +108,21 @@
       if (!ok) job.status.setAttribute("role", "alert");
     }
 
+    // A ZIP: one line per file in it, each with its call or its error (api/routes/batch.py).
+    function finishZip(job, answer) {
+      const rows = answer.files.map((f) => {
+        const outcome = f.status === "stored" || f.status === "existing"
+          ? el("span", {}, T(`upload.zip.${f.status}`, { flags: f.flags }) + " ",
+            el("a", { href: `/web/calls/${encodeURIComponent(f.id)}`, text: T("upload.open") }))
+          : el("span", { class: "error" }, T(`upload.zip.${f.status}`) + " " + f.error.message);
+        return el("li", { class: `zip-member ${f.status}`, "data-name": f.name },
+          el("span", { class: "name", text: f.name }), " → ", outcome);
+      });
+      finish(job, answer.stored + answer.existing > 0, el("span", {},
+        T("upload.zip.summary", { stored: answer.stored, existing: answer.existing, failed: answer.failed, skipped: answer.skipped }),
+        el("ul", { class: "zip-members" }, ...rows)));
+    }
+
     function send(job) {
       return new Promise((resolve) => {
         if (job.file.size > data.maxUploadBytes) {
@@ -120,8 +135,9 @@
           const value = document.getElementById(id).value.trim();
           if (value) body.append(field, value);
         }
+        const zip = /\.zip$/i.test(job.file.name);
         const xhr = new XMLHttpRequest();
-        xhr.open("POST", "/v1/transcripts");
+        xhr.open("POST", zip ? "/v1/transcripts/zip" : "/v1/transcripts");
         xhr.setRequestHeader("X-CSRF-Token", csrf);
         xhr.responseType = "json";
         job.status.textContent = T("upload.sending");
@@ -135,7 +151,9 @@
         xhr.onload = () => {
           job.bar.value = 1;
           const answer = xhr.response;
-          if (xhr.status === 201 && answer && answer.id) {
+          if (zip && xhr.status === 200 && answer && answer.files) {
+            finishZip(job, answer);
+          } else if (xhr.status === 201 && answer && answer.id) {
             const flags = (answer.summary && answer.summary.flags) || 0;
             finish(job, true, el("span", {},
               T("upload.done", { flags }) + " ",
