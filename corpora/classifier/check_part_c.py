@@ -37,8 +37,8 @@ def main():
     group_label = {}
     for o in rows:
         w = o.get("id")
-        if list(o) != cb.KEYS:
-            errors.append(f"{w}: keys {list(o)}")
+        if list(o) != cb.keys_for(o):
+            errors.append(f"{w}: keys {list(o)} != {cb.keys_for(o)}")
             continue
         checks = [
             (re.fullmatch(r"c-\d{5}", o["id"]), "bad id"),
@@ -59,6 +59,7 @@ def main():
             (group_label.setdefault(o["group"], o["label"]) == o["label"],
              "group has more than one label"),
         ]
+        checks += [(False, msg) for msg in cb.span_problems(o)]
         errors += [f"{w}: {msg}: {o['text']}" for ok, msg in checks if not ok]
     for i, n in collections.Counter(o["id"] for o in rows).items():
         if n > 1:
@@ -66,6 +67,7 @@ def main():
 
     N = len(rows)
     print(f"lines: {N}   groups: {len(group_label)}")
+    print(cb.span_summary(rows))
     for k in ("label", "kind", "script", "style", "domain"):
         c = collections.Counter(o.get(k) for o in rows)
         print(f"{k:7s}", dict(c.most_common()))
