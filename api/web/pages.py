@@ -37,7 +37,7 @@ from ..auth_limit import TooManyFailures, find_key
 from ..deps import LIVE_ROLES, PipelineDep, SettingsDep, role_allowed
 from ..live_sockets import OpenSocket
 from ..routes.live import CLOSE_UNAUTHORIZED, serve_tips
-from . import charts, data, i18n
+from . import charts, data, find, i18n
 from .session import (
     COOKIE,
     WebSession,
