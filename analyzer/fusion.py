@@ -19,18 +19,24 @@ Rules
    utterance's gold label"; ``a, b, c`` are stored in ``trigger.json`` (``fusion``).
    Its source is ``"lexicon+model"`` when ``p[category] >= threshold[category]``, else
    ``"lexicon"``. A lexicon flag whose fused confidence is below ``fusion.drop_below`` (chosen on
-   the dev split; 0 keeps every lexicon flag) is dropped: the model vetoes it.
+   the dev split; 0 keeps every lexicon flag) is dropped (the model vetoes it) only when it stands
+   in one of the benign contexts listed in ``corpora/lexicon/model_spans.yaml`` (a question, a
+   condition, a warning before an irreversible step, the agent's own mistake, a product fact);
+   elsewhere it keeps its (low) fused confidence.
 3. A model-only hit: when no lexicon flag remains in the utterance, the category ``c != none``
    with the highest ``p[c]`` becomes a flag if ``p[c] >= threshold[c]`` (per-category thresholds
    chosen on the dev split) and the lexicon did not find ``c``'s trigger words in a benign use
    (negated, quoted, reported, followed by a next step: ``analyzer.matcher.BENIGN_USE``; the
    utterance 这一步不是你必须做的 gets no ``command`` flag from the model). Its confidence is
-   ``p[c]``, its source ``"model"``, and
+   ``p[c]``, its source ``"model"``; its span must pass ``analyzer.span_rules`` (not only
+   particles or endearments, not reported or quoted, no action of the agent after a no, a 七不问
+   topic for privacy, the customer at fault for blame) or there is no flag; and
    - span: the words that carry the decision, found by occlusion: each clause (when there are
      several) and each run of 1–4 jieba tokens inside a clause is removed in turn; the baseline
      ranks all these variants by how much ``p[c]`` drops and the 12 best are scored by the model
      (transformer + baseline) in one batch; the span with the largest drop wins, the shortest
-     among those within 0.05 of it; when no span drops ``p[c]`` by half, the span is the whole
+     among those within 0.05 of it that holds more than one character or particles; when no
+     span drops ``p[c]`` by half, the span is the whole
      clause holding the best one; when the rule's catalysts move the slot
      (``我这边暂时没有权限……，不过……``) the span runs on to the clause end, as the lexicon's own
      flags for such entries do, and the slot is left empty;
@@ -55,6 +61,7 @@ from .lexicon import SLOT, Entry
 from .model import Flag
 from .normalize import Normalized, detect_script, normalize
 from .rewrite import apply, to_script
+from .span_rules import SpanRules
 
 if TYPE_CHECKING:  # pragma: no cover
     from .lexicon import Lexicon
@@ -120,10 +127,12 @@ class Policy:
         return float(self.thresholds.get(category, 0.5))
 
     def decide(self, lexicon: Sequence[tuple[str, float]], probs: np.ndarray | None,
-               benign: Collection[str] = ()) -> list[Decision]:
+               benign: Collection[str] = (), vetoable: Sequence[bool] | None = None) -> list[Decision]:
         """Rules 2 and 3 for one utterance. ``lexicon``: (category, prior) per lexicon flag;
         ``probs``: the classifier's calibrated row, or None when the cascade skipped it;
-        ``benign``: categories whose trigger words the lexicon found in a benign use."""
+        ``benign``: categories whose trigger words the lexicon found in a benign use;
+        ``vetoable``: per lexicon flag, whether it stands in a benign context where the model may
+        drop it (``analyzer.span_rules``); None: everywhere (the rule before issue #12)."""
         out: list[Decision] = []
         col = {c: i for i, c in enumerate(self.labels)}
         for i, (category, prior) in enumerate(lexicon):
@@ -132,7 +141,7 @@ class Policy:
                 continue
             p = float(probs[col[category]]) if category in col else 0.0
             conf = self.params.combine(prior, p)
-            if conf < self.params.drop_below:
+            if conf < self.params.drop_below and (vetoable is None or vetoable[i]):
                 continue
             source = "lexicon+model" if p >= self.threshold(category) else "lexicon"
             out.append(Decision(category, round(conf, 4), source, i))
@@ -165,6 +174,7 @@ class Fuser:
         self.policy = policy
         self._stored_embeddings = lexicon_embeddings or {}
         self._entry_vectors: dict[str, tuple[list[Entry], np.ndarray, np.ndarray]] | None = None
+        self.span_rules = SpanRules.load(lexicon.checks)
 
     @classmethod
     def load(cls, lexicon: Lexicon, segmenter: Segmenter, artefact=None, cache_dir=None, classifier=None,
@@ -208,8 +218,10 @@ class Fuser:
         benign = benign if benign is not None else [()] * len(texts)
         out = []
         for text, norm, flags, row, script, harmless in zip(texts, norms, lexicon_flags, probs, scripts, benign):
-            decisions = self.policy.decide([(f.category, f.confidence) for f in flags], row, harmless)
-            out.append([self._flag(text, norm, flags, d, script) for d in decisions])
+            vetoable = [self.span_rules.veto_context(self._flag_clause(norm, f)) is not None for f in flags]
+            decisions = self.policy.decide([(f.category, f.confidence) for f in flags], row, harmless, vetoable)
+            fused = (self._flag(text, norm, flags, d, script) for d in decisions)
+            out.append([f for f in fused if f is not None])
         return out
 
     def probabilities(self, texts: Sequence[str], n_lexicon: Sequence[int],
@@ -247,7 +259,14 @@ class Fuser:
         w = self.policy.params.model_weight
         return p_model if p_base is None or w >= 1 else w * p_model + (1 - w) * p_base
 
-    def _flag(self, text: str, norm: Normalized, lexicon_flags: list[Flag], d: Decision, script: str | None) -> Flag:
+    def _flag_clause(self, norm: Normalized, flag: Flag) -> str:
+        """The normalised clause holding a lexicon flag (its offsets are into the original)."""
+        s = next((i for i, o in enumerate(norm.starts) if o >= flag.start), len(norm.text))
+        e = next((i for i, o in enumerate(norm.ends) if o >= flag.end), len(norm.text) - 1) + 1
+        return self.span_rules.clause(norm.text, s, max(s, e))
+
+    def _flag(self, text: str, norm: Normalized, lexicon_flags: list[Flag], d: Decision,
+              script: str | None) -> Flag | None:
         if d.lexicon_index is not None:
             f = lexicon_flags[d.lexicon_index]
             return Flag(f.start, f.end, f.text, f.category, d.confidence, d.source, f.rule, f.principle,
@@ -256,10 +275,15 @@ class Fuser:
 
     # model-only hits ----------------------------------------------------------------------
     def model_flag(self, text: str, category: str, confidence: float, script: str | None,
-                   norm: Normalized | None = None) -> Flag:
+                   norm: Normalized | None = None) -> Flag | None:
+        """The flag, or None when its span breaks a rule of ``analyzer.span_rules`` (particles
+        only, reported or quoted words, a no the agent follows with an action, a privacy
+        question with no 七不问 topic, blame with no customer at fault)."""
         script = script or detect_script(text)
         norm = norm or normalize(text)
         s, e = self.occlusion_span(norm, category)
+        if self.span_rules.reject(norm.text, s, e, category):
+            return None
         entry = self.nearest_entry(norm.text, category)
         if entry.span_covers_slot:  # its catalysts take the rest of the clause along (它的槽位在中间)
             e = max(e, self._clause_end(norm.text, e))
@@ -322,7 +346,10 @@ class Fuser:
         if best < 0.5 * base_p:  # no short run of words explains the verdict: its whole clause
             return home
         near = [i for i, d in enumerate(drops) if d >= best - NEAR]
-        i = min(near, key=lambda k: (spans[k][1] - spans[k][0], -drops[k]))
+        # a span of one character or of particles alone is no span (analyzer.span_rules): among
+        # the near-best, the shortest that holds words
+        worded = [k for k in near if not self.span_rules.only_fillers(text[spans[k][0]:spans[k][1]])]
+        i = min(worded or near, key=lambda k: (spans[k][1] - spans[k][0], -drops[k]))
         return spans[i]
 
     def _vectors(self) -> dict[str, tuple[list[Entry], np.ndarray, np.ndarray]]:

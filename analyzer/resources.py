@@ -28,13 +28,16 @@ CORPORA = _package_dir("corpora")
 LEXICON_DIR = CORPORA / "lexicon"
 HANDBOOK_DIR = LEXICON_DIR / "handbook"  # one <category>.yaml per category
 CHECKS_FILE = LEXICON_DIR / "checks.yaml"
+MODEL_SPANS_FILE = LEXICON_DIR / "model_spans.yaml"  # what a model-only span must hold (analyzer.span_rules)
 CATEGORIES_FILE = CORPORA / "categories.yaml"
 SCORECARD_FILE = CORPORA / "scorecard.yaml"
 PRIVACY_FILE = CORPORA / "privacy.yaml"  # what PII masking recognises
 HANDBOOK_PHRASES = CORPORA / "handbook_phrases.yaml"
+TRANSFORMS_FILE = CORPORA / "rewrites" / "transforms.yaml"  # rewrites by category (analyzer.rewriter)
 DEV_SET = CORPORA / "dev" / "dev.jsonl"
 CLASSIFIER_DATA = CORPORA / "classifier"  # *.jsonl, the trigger classifier's labelled data
 SENTIMENT_DATA = CORPORA / "sentiment" / "customer.jsonl"
+SENTIMENT_REAL_DATA = CORPORA / "sentiment" / "part-real.jsonl"  # real-register lines (train and dev splits)
 
 MODELS = _package_dir("models")
 TRIGGER_DIR = MODELS / "trigger"  # the trigger classifier's artefacts

@@ -1,0 +1,125 @@
+"""Span discipline for model-only flags (issue #12, item 3) and the benign contexts where the model
+may veto a lexicon flag (item 4): the rules of
+``corpora/lexicon/model_spans.yaml`` a span the classifier found on its own must pass, with the
+lexicon's own benign checks (quotation, reported speech, negation, the agent acting next) from
+``corpora/lexicon/checks.yaml``. ``SpanRules.reject(text, start, end, category)`` names the rule
+a span breaks, or None; offsets are into the normalised text."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from .lexicon import Checks
+from .normalize import normalize
+from .resources import MODEL_SPANS_FILE
+
+
+@dataclass(frozen=True)
+class SpanRules:
+    fillers: frozenset[str]
+    marks: frozenset[str]
+    privacy_topics: tuple[str, ...]
+    privacy_window: int
+    blame_subjects: tuple[str, ...]
+    blame_window: int
+    checks: Checks
+    emoticon: re.Pattern[str] = re.compile(r"\[[^\[\]]{1,6}\]")
+    veto_contexts: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    veto_examples: tuple[str, ...] = ()
+    veto_counter_examples: tuple[str, ...] = ()
+    examples: tuple[dict[str, Any], ...] = ()
+    counter_examples: tuple[dict[str, Any], ...] = ()
+
+    @classmethod
+    def load(cls, checks: Checks, path=MODEL_SPANS_FILE) -> SpanRules:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        norm = lambda words: tuple(normalize(w).text for w in words)  # noqa: E731
+        return cls(
+            fillers=frozenset(norm(raw["filler_words"])), marks=frozenset(raw["filler_marks"]),
+            privacy_topics=norm(raw["privacy_topics"]), privacy_window=int(raw["privacy_window"]),
+            blame_subjects=norm(raw["blame_subjects"]), blame_window=int(raw["blame_window"]),
+            checks=checks, emoticon=re.compile(raw["emoticon_code"]),
+            veto_contexts=tuple((name, re.compile(rx)) for name, rx in (raw.get("veto_contexts") or {}).items()),
+            veto_examples=tuple(raw.get("veto_examples") or ()),
+            veto_counter_examples=tuple(raw.get("veto_counter_examples") or ()),
+            examples=tuple(raw.get("examples") or ()),
+            counter_examples=tuple(raw.get("counter_examples") or ()),
+        )
+
+    def only_fillers(self, words: str) -> bool:
+        """Whether ``words`` is one character or nothing but filler words and marks."""
+        core = "".join(ch for ch in self.emoticon.sub("", words) if ch not in self.marks)
+        if len(core) <= 1:
+            return True
+        # greedy longest-first cover of the span by filler words
+        longest = max(map(len, self.fillers))
+        i = 0
+        while i < len(core):
+            for n in range(min(longest, len(core) - i), 0, -1):
+                if core[i:i + n] in self.fillers:
+                    i += n
+                    break
+            else:
+                return False
+        return True
+
+    def clause(self, text: str, start: int, end: int) -> str:
+        """The clause of the normalised ``text`` that holds [start, end)."""
+        breaks = set(self.checks.clause_breaks) - {" "}
+        j = end
+        while j < len(text) and text[j] not in breaks:
+            j += 1
+        if j < len(text) and text[j] in "?？":
+            j += 1  # a question keeps its mark
+        return text[self._clause_start(text, start):j].strip()
+
+    def veto_context(self, clause: str) -> str | None:
+        """The name of the benign context ``clause`` is in (where the model may veto a lexicon
+        flag), or None."""
+        return next((name for name, rx in self.veto_contexts if rx.search(clause)), None)
+
+    def _clause_start(self, text: str, pos: int) -> int:
+        breaks = set(self.checks.clause_breaks) - {" "}
+        i = pos
+        while i > 0 and text[i - 1] not in breaks:
+            i -= 1
+        return i
+
+    def reject(self, text: str, start: int, end: int, category: str) -> str | None:
+        """The name of the rule the span breaks, or None when it may be shown."""
+        words = text[start:end]
+        if self.only_fillers(words):
+            return "fillers"
+        for o, c in self.checks.quote_pairs:
+            left, right = text.rfind(o, 0, start), text.find(c, end)
+            if left >= 0 and right >= 0 and text.find(c, left + 1) >= end:
+                return "quoted"
+        before = text[self._clause_start(text, start):start].rstrip()
+        if before.endswith(self.checks.negators):
+            return "negated"
+        if any(marker in before for marker in self.checks.reported_speech):
+            return "reported"
+        if category in ("refusal", "unknown"):
+            acts = self.checks.followers.get("agent_acts")
+            if acts is not None and acts.search(text[end:end + self.checks.follow_window]):
+                return "agent_acts"
+        if category == "privacy":
+            near = text[max(0, start - self.privacy_window):end + self.privacy_window]
+            if not any(t in near for t in self.privacy_topics):
+                return "privacy_topic"
+        if category == "blame":
+            near = text[max(0, start - self.blame_window):end]
+            if not any(s in near for s in self.blame_subjects):
+                return "blame_subject"
+        return None
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> SpanRules:
+    from .lexicon import load_lexicon
+
+    return SpanRules.load(load_lexicon(()).checks)
