@@ -3,7 +3,8 @@
 - ``call_rows(...)``: one analysed call → its ``calls`` row, ``turns`` rows and ``flags`` rows;
 - ``build_tables`` / ``aggregate``: the rows → pandas tables, with agents, teams and days;
 - ``write_tables``: CSV (cells escaped against formulas, ``analyzer.cells``), Parquet, report.xlsx;
-- ``report_html``: one self-contained page with inline SVG charts (matplotlib; ``cjk_font``).
+- ``report_html``: one self-contained page, Chinese first (``analyzer.labels``), with inline SVG charts
+  (``analyzer.charts``: text the browser renders, so Chinese shows without a font where it is drawn).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import charts, labels
 from .model import CallAnalysis, IngestError
 
 TABLES = ("calls", "turns", "flags", "agents", "teams", "days", "errors")
@@ -272,14 +274,19 @@ def _for_files(df):
 
 
 # -- the HTML report -----------------------------------------------------------------------
+# Words from analyzer.labels (the web pages' too): Chinese first, category and scorecard names
+# instead of ids, shares as percentages. Charts from analyzer.charts: SVG whose text the browser
+# renders, so Chinese shows on any machine that shows this page (no font needed where it is drawn).
 _REPORT_CSS = """
 body{font-family:system-ui,"PingFang SC","Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2rem auto;max-width:72rem;color:#222;line-height:1.5;padding:0 1rem}
 h1{font-size:1.4rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0} td,th{border-bottom:1px solid #eee;padding:.2rem .5rem;text-align:right}
-td:first-child,th:first-child,td.l,th.l{text-align:left} th{background:#f3f6fa}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0} td,th{border-bottom:1px solid #eee;padding:.2rem .5rem;text-align:right;vertical-align:bottom}
+td:first-child,th:first-child,td.l,th.l{text-align:left} th{background:#f3f6fa;font-weight:600} th small{display:block;font-weight:400;color:#666}
 .kpi{display:flex;gap:1rem;flex-wrap:wrap} .kpi div{background:#f3f6fa;padding:.6rem 1rem;border-radius:4px}
 .kpi b{display:block;font-size:1.3rem} .chart svg{max-width:100%;height:auto} .note{color:#666;font-size:.85rem}
 """
+_SHARES = {"scorecard_score", "scorecard_score_mean"}  # shares in [0, 1], shown as percentages
+_SCORES = {"satisfaction", "satisfaction_mean"}  # estimated scores in [0, 1], two decimals (as the web)
 
 
 def report_html(tables: dict[str, Any], *, model_used: bool = False, seconds: float = 0.0, worst: int = 20) -> str:
@@ -293,28 +300,28 @@ def report_html(tables: dict[str, Any], *, model_used: bool = False, seconds: fl
     model = next((m for m in (calls["sentiment_model"] if n_calls else []) if isinstance(m, str)), None)
     kpis = [
         ("通话 / calls", n_calls), ("话轮 / turns", turns), ("导火索 / triggers", flags),
-        ("每百坐席话轮 / per 100 agent turns", f"{100 * flags / agent_turns:.1f}" if agent_turns else "—"),
+        ("每百句坐席发言导火索 / per 100 agent turns", f"{100 * flags / agent_turns:.1f}" if agent_turns else "—"),
         ("平均满意度 / mean satisfaction", f"{sat.mean():.2f}" if len(sat) else "—"),
         ("无法读取 / unreadable files", len(errors)),
     ]
-    charts, font_note = _charts(tables)
     parts = [
         "<h1>话术 Huashu · 批量报告 / batch report</h1>",
-        (f"<p class='note'>{n_calls} calls · {len(errors)} unreadable · {seconds:.1f} s · "
-         f"trigger model: {'lexicon + classifier' if model_used else 'lexicon'} · "
-         f"sentiment: {html.escape(model or 'none (satisfaction not estimated)')} · {html.escape(font_note)}</p>"),
+        (f"<p class='note'>{n_calls} 通通话 / calls · {len(errors)} 个文件无法读取 / unreadable · 用时 {seconds:.1f} 秒 · "
+         f"导火索识别 / triggers: {'词表 + 分类模型 / lexicon + classifier' if model_used else '词表 / lexicon'} · "
+         f"客户情绪 / sentiment: {html.escape(model or '未估计 / none (satisfaction not estimated)')}</p>"),
         "<div class='kpi'>" + "".join(f"<div>{html.escape(k)}<b>{html.escape(str(v))}</b></div>" for k, v in kpis) + "</div>",
     ]
-    for title, svg in charts:
+    for title, svg in _charts(tables):
         parts.append(f"<h2>{html.escape(title)}</h2><div class='chart'>{svg}</div>")
     parts.append("<h2>最差的通话 / worst calls</h2>" + _worst_table(calls, worst))
     parts.append("<h2>坐席对比 / agents</h2>" + _table(tables["agents"], _AGG_COLUMNS, ["team", "agent"]))
     parts.append("<h2>团队 / teams</h2>" + _table(tables["teams"], _AGG_COLUMNS, ["team"]))
     parts.append("<h2>按日 / by day</h2>" + _table(tables["days"], _AGG_COLUMNS, ["date"]))
+    parts.append("<h2>导火索类别 / triggers by category</h2>" + _category_table(tables))
     parts.append("<h2>评分卡通过率 / scorecard pass rates</h2>" + _scorecard_rates(calls))
     parts.append("<h2>无法读取的文件 / unreadable files</h2>" + (
         _table(errors, ["file", "reason"], ["file", "reason"]) if len(errors) else "<p>无 / none</p>"))
-    return (f"<!doctype html>\n<html lang='zh-CN'><head><meta charset='utf-8'><title>话术 Huashu · report</title>"
+    return (f"<!doctype html>\n<html lang='zh-CN'><head><meta charset='utf-8'><title>话术 Huashu · 批量报告</title>"
             f"<style>{_REPORT_CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
 
 
@@ -322,22 +329,38 @@ _AGG_COLUMNS = ["calls", "agent_turns", "flags", "flags_per_100_agent_turns", "s
                 "escalations", "unresolved_escalations", "scorecard_score_mean"]
 
 
+def _head(column: str) -> str:
+    """A column's header: Chinese, the English below it."""
+    zh, en = labels.column(column, "zh"), labels.column(column, "en")
+    return html.escape(zh) + (f"<small>{html.escape(en)}</small>" if en != zh else "")
+
+
+def _cell(column: str, v: Any) -> str:
+    if _missing(v):
+        return "—"
+    if column in _SHARES:
+        return labels.percent(float(v))
+    if column in _SCORES:
+        return f"{float(v):.2f}"
+    if isinstance(v, float):
+        return labels.number(v)
+    return str(v)
+
+
 def _table(df, columns: list[str], text_columns: list[str], links: dict[str, str] | None = None) -> str:
     if df is None or df.empty:
         return "<p>无 / none</p>"
     keys = [c for c in text_columns if c in df.columns and c not in columns]
     cols = keys + [c for c in columns if c in df.columns]
-    head = "".join(f"<th class='{'l' if c in text_columns else ''}'>{html.escape(c)}</th>" for c in cols)
+    head = "".join(f"<th class='{'l' if c in text_columns else ''}'>{_head(c)}</th>" for c in cols)
     body = []
     for _, row in df.iterrows():
         cells = []
         for c in cols:
-            v = row[c]
-            text = "—" if _missing(v) else (f"{v:.3g}" if isinstance(v, float) else str(v))
-            cell = html.escape(text)
+            cell = html.escape(_cell(c, row[c]))
             if links and c in links and not _missing(row[links[c]]):
                 cell = f"<a href='{html.escape(str(row[links[c]]))}'>{cell}</a>"
-            cells.append(f"<td class='{'l' if c in text_columns else ''}'>{cell}</td>")
+            cells.append(f"<td class='{'l' if c in text_columns else ''}' data-col='{html.escape(c)}'>{cell}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
@@ -353,119 +376,86 @@ def _worst_table(calls, worst: int) -> str:
     return _table(df, cols, ["call_id", "agent", "team", "date"], links={"call_id": "html"})
 
 
+def _category_table(tables: dict[str, Any]) -> str:
+    flags = tables["flags"]
+    if flags.empty:
+        return "<p>无 / none</p>"
+    counts = flags["category"].value_counts()
+    rows = "".join(
+        f"<tr><td>{html.escape(labels.category_name(c))}<br><small>{html.escape(labels.category_name(c, 'en'))}</small>"
+        f"</td><td>{int(n)}</td><td>{labels.percent(n / len(flags))}</td></tr>"
+        for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return ("<table><tr><th>类别<small>category</small></th><th>导火索<small>triggers</small></th>"
+            f"<th>占比<small>share</small></th></tr>{rows}</table>")
+
+
+def pass_rates(calls) -> list[tuple[str, float | None, int]]:
+    """``(scorecard item id, share passed, calls it applies to)`` over ``calls``, in the
+    scorecard's order (what the web's agents page computes from the same calls)."""
+    out = []
+    for col in [c for c in calls.columns if c.startswith("sc_") and c.endswith("_passed")]:
+        verdicts = [v for v in calls[col] if v is not None and not _missing(v)]
+        out.append((col[3:-7], sum(bool(v) for v in verdicts) / len(verdicts) if verdicts else None, len(verdicts)))
+    return out
+
+
 def _scorecard_rates(calls) -> str:
     if calls.empty:
         return "<p>无 / none</p>"
-    rows = []
-    for col in [c for c in calls.columns if c.startswith("sc_") and c.endswith("_passed")]:
-        verdicts = [v for v in calls[col] if v is not None and not _missing(v)]
-        rate = f"{sum(bool(v) for v in verdicts) / len(verdicts):.0%}" if verdicts else "—"
-        rows.append(f"<tr><td>{html.escape(col[3:-7])}</td><td>{rate}</td><td>{len(verdicts)}</td></tr>")
-    return "<table><tr><th>item</th><th>passed</th><th>calls it applies to</th></tr>" + "".join(rows) + "</table>"
+    rows = "".join(
+        f"<tr data-item='{html.escape(item)}'><td>{html.escape(labels.scorecard_label(item))}"
+        f"<br><small>{html.escape(labels.scorecard_label(item, 'en'))}</small></td>"
+        f"<td>{labels.percent(rate)}</td><td>{n}</td></tr>"
+        for item, rate, n in pass_rates(calls))
+    return (f"<table><tr><th>{_head('item')}</th><th>{_head('pass_rate')}</th><th>{_head('judged_calls')}</th></tr>"
+            + rows + "</table>")
 
 
-# -- charts (matplotlib → inline SVG; text drawn as paths, so no font is needed to view) --------
-_CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "Source Han Sans CN",
-              "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
-              "Heiti SC", "Noto Serif CJK SC", "AR PL UMing CN", "Droid Sans Fallback")
-
-
-def cjk_font() -> str | None:
-    """The name of an installed font with Chinese characters, or None."""
-    try:
-        from matplotlib import font_manager
-    except ImportError:
-        return None
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    return next((n for n in _CJK_FONTS if n in names), None)
-
-
-def _charts(tables: dict[str, Any]) -> tuple[list[tuple[str, str]], str]:
-    try:
-        import matplotlib
-        from matplotlib.figure import Figure
-    except ImportError:
-        return [], "charts: matplotlib not installed"
-    font = cjk_font()
-    zh = font is not None
-
-    def label(zh_text: str, en_text: str) -> str:
-        return f"{zh_text} / {en_text}" if zh else en_text
-
-    def name(value: Any, k: int) -> str:
-        text = "—" if _missing(value) else str(value)
-        return text if zh or text.isascii() else f"#{k + 1}"
-
-    rc = {"svg.fonttype": "path", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
-          "svg.hashsalt": "huashu"}
-    if font:
-        rc["font.family"] = [font, "DejaVu Sans"]
+def _charts(tables: dict[str, Any]) -> list[tuple[str, str]]:
+    """The report's charts as inline SVG (``analyzer.charts``, as the web's agents page)."""
     out: list[tuple[str, str]] = []
     turns, flags, days, agents = (tables[k] for k in ("turns", "flags", "days", "agents"))
-    with matplotlib.rc_context(rc):
-        # 1. mood and triggers over time (per day)
-        dated = days.dropna(subset=["date"]) if "date" in days else days.iloc[0:0]
-        if len(dated):
-            fig = Figure(figsize=(9, 3.2))
-            ax = fig.add_subplot(1, 1, 1)
-            x = list(range(len(dated)))
-            ax.bar(x, dated["flags_per_100_agent_turns"].fillna(0), color="#f4b6b0",
-                   label=label("每百坐席话轮导火索", "triggers / 100 agent turns"))
-            ax.set_ylabel(label("导火索", "triggers"))
-            ax.set_xticks(x, [str(d) for d in dated["date"]], rotation=45, ha="right")
-            if dated["satisfaction_mean"].notna().any():
-                ax2 = ax.twinx()
-                ax2.plot(x, dated["satisfaction_mean"].astype(float), marker="o", color="#0b5394",
-                         label=label("平均满意度", "mean satisfaction"))
-                ax2.set_ylim(0, 1)
-                ax2.set_ylabel(label("满意度", "satisfaction"))
-            fig.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
-            out.append((label("情绪与导火索（按日）", "mood and triggers over time"), _svg(fig)))
-        # 2. mood over the course of a call
-        rated = turns.dropna(subset=["mood"]) if "mood" in turns else turns.iloc[0:0]
-        if len(rated):
-            bins = (rated["position"].astype(float) * 10).clip(0, 9.999).astype(int)
-            mean = rated.groupby(bins)["mood"].mean()
-            fig = Figure(figsize=(9, 3))
-            ax = fig.add_subplot(1, 1, 1)
-            ax.plot([b / 10 + 0.05 for b in mean.index], mean.values, marker="o", color="#38761d")
-            ax.axhline(0, color="#999", lw=0.8)
-            ax.set_ylim(-1, 1)
-            ax.set_xlabel(label("通话进程", "position in the call"))
-            ax.set_ylabel(label("客户情绪", "customer mood"))
-            out.append((label("通话中的客户情绪", "customer mood through the call"), _svg(fig)))
-        # 3. trigger categories
-        if len(flags):
-            counts = flags["category"].value_counts().sort_values()
-            fig = Figure(figsize=(9, 0.35 * len(counts) + 1))
-            ax = fig.add_subplot(1, 1, 1)
-            ax.barh(list(counts.index), counts.values, color="#c0392b")
-            ax.set_xlabel(label("次数", "flags"))
-            out.append((label("导火索类别", "trigger categories"), _svg(fig)))
-        # 4. agents compared
-        if len(agents):
-            top = agents.sort_values(["calls", "agent"], ascending=[False, True], na_position="last").head(30)
-            top = top.iloc[::-1]
-            names = [name(a, k) for k, a in enumerate(top["agent"])]
-            rated = top["satisfaction_mean"].notna().any()
-            fig = Figure(figsize=(9, 0.3 * len(top) + 1.2))
-            ax = fig.add_subplot(1, 2 if rated else 1, 1)
-            ax.barh(names, top["flags_per_100_agent_turns"].fillna(0), color="#c0392b")
-            ax.set_xlabel(label("每百坐席话轮导火索", "triggers / 100 agent turns"))
-            if rated:
-                ax = fig.add_subplot(1, 2, 2)
-                ax.barh(names, top["satisfaction_mean"].astype(float).fillna(0), color="#0b5394")
-                ax.set_xlim(0, 1)
-                ax.set_yticks([])
-                ax.set_xlabel(label("平均满意度", "mean satisfaction"))
-            fig.tight_layout()
-            out.append((label("坐席对比", "agents compared"), _svg(fig)))
-    note = f"chart font: {font}" if font else "charts: no CJK font installed, English labels"
-    return out, note
-
-
-def _svg(fig) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    text = buf.getvalue()
-    return text[text.index("<svg"):]
+    # 1. triggers and satisfaction per day
+    dated = days.dropna(subset=["date"]) if "date" in days else days.iloc[0:0]
+    if len(dated):
+        points = [(str(d)[5:] or str(d), None if _missing(v) else float(v))
+                  for d, v in zip(dated["date"], dated["flags_per_100_agent_turns"])]
+        out.append(("每百句坐席发言导火索（按日） / triggers per 100 agent turns, by day", str(charts.trend(
+            points, name="days", title="每百句坐席发言导火索 / triggers per 100 agent turns", empty_text="无 / none"))))
+        if dated["satisfaction_mean"].notna().any():
+            sat = [(str(d)[5:] or str(d), None if _missing(v) else float(v))
+                   for d, v in zip(dated["date"], dated["satisfaction_mean"])]
+            out.append(("平均满意度（按日） / mean satisfaction, by day", str(charts.trend(
+                sat, name="satisfaction", title="平均满意度 / mean satisfaction", empty_text="无 / none",
+                value_format="{:.2f}", y_max=1.0, color=charts.GOOD))))
+    # 2. the customer's mood through the call (tenths of the call)
+    rated = turns.dropna(subset=["mood"]) if "mood" in turns else turns.iloc[0:0]
+    if len(rated):
+        bins = (rated["position"].astype(float) * 10).clip(0, 9.999).astype(int)
+        mean = rated.groupby(bins)["mood"].mean()
+        points = [(f"{10 * b}–{10 * b + 10}%", float(mean[b]) if b in mean.index else None) for b in range(10)]
+        out.append(("通话中的客户情绪 / customer mood through the call", str(charts.trend(
+            [(label, None if v is None else (v + 1) / 2) for label, v in points], name="mood_course",
+            title="客户情绪（0 = 负面，1 = 正面） / customer mood (0 negative, 1 positive)", empty_text="无 / none",
+            value_format="{:.2f}", y_max=1.0, color=charts.GOOD))))
+    # 3. trigger categories
+    if len(flags):
+        counts = flags["category"].value_counts()
+        items = [(labels.category_name(c), float(n)) for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+        out.append(("导火索类别 / trigger categories", str(charts.bars(
+            items, name="categories", title="导火索类别 / trigger categories", empty_text="无 / none",
+            value_format="{:.0f}", color=charts.BAD))))
+    # 4. agents compared
+    if len(agents):
+        top = agents.sort_values(["calls", "agent"], ascending=[False, True], na_position="last").head(30)
+        names = ["—" if _missing(a) else str(a) for a in top["agent"]]
+        rates = [(n, 0.0 if _missing(v) else float(v)) for n, v in zip(names, top["flags_per_100_agent_turns"])]
+        out.append(("坐席对比：每百句导火索 / agents: triggers per 100 agent turns", str(charts.bars(
+            rates, name="agents", title="每百句坐席发言导火索 / triggers per 100 agent turns", empty_text="无 / none",
+            color=charts.BAD))))
+        if top["satisfaction_mean"].notna().any():
+            sat = [(n, float(v)) for n, v in zip(names, top["satisfaction_mean"]) if not _missing(v)]
+            out.append(("坐席对比：平均满意度 / agents: mean satisfaction", str(charts.bars(
+                sat, name="agents_satisfaction", title="平均满意度 / mean satisfaction", empty_text="无 / none",
+                value_format="{:.2f}", max_value=1.0, color=charts.GOOD))))
+    return out

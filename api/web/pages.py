@@ -29,6 +29,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
+from analyzer import labels
 from analyzer.cells import escape_row
 from analyzer.lexicon import load_categories
 
@@ -340,17 +341,9 @@ def scorecard_view(card: Any, lang: str, names: dict[str, str]) -> dict[str, Any
     shown as they are, so a scorecard that grows new fields still shows them."""
     if not isinstance(card, dict) or not card:
         return None
-    items = []
-    for item in card.get("items") or []:
-        if not isinstance(item, dict):
-            continue
-        detail = item.get("detail") if isinstance(item.get("detail"), dict) else {}
-        notes = [f"{k}: {_shown(v)}" for k, v in detail.items() if not isinstance(v, dict)] if item.get("passed") is False else []
-        items.append({
-            "id": item.get("id", ""), "label": item.get(f"label_{lang}") or item.get("label_zh") or item.get("id", ""),
-            "value": _shown(item.get("value")), "passed": item.get("passed"), "source": str(item.get("source") or ""),
-            "notes": " · ".join(notes)[:200],
-        })
+    # the words of huashu analyze --format html and huashu report too (analyzer.labels): values as
+    # people read them, why an item failed, the handbook's title and section as its source
+    items = [{**row, "notes": row["note"]} for row in labels.scorecard_rows(card, lang)]
     triggers = card.get("triggers_by_category") if isinstance(card.get("triggers_by_category"), dict) else {}
     view = {
         "items": items, "score": data.score_of(card), "channel": card.get("channel"),
