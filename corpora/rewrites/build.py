@@ -75,7 +75,8 @@ def parse_block(block: str, where: str) -> dict:
     return row
 
 
-def main() -> int:
+def render() -> str:
+    """The text of rewrites.jsonl as built from src/*.txt."""
     rows = []
     for path in sorted((HERE / "src").glob("*.txt")):
         blocks = re.split(r"\n\s*\n", path.read_text(encoding="utf-8"))
@@ -95,8 +96,13 @@ def main() -> int:
             ordered["keep_no"] = True
         ordered["split"] = split
         out.append(json.dumps(ordered, ensure_ascii=False))
-    (HERE / "rewrites.jsonl").write_text("\n".join(out) + "\n", encoding="utf-8")
-    print(f"wrote {len(out)} lines to {HERE / 'rewrites.jsonl'}")
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    text = render()
+    (HERE / "rewrites.jsonl").write_text(text, encoding="utf-8")
+    print(f"wrote {text.count(chr(10))} lines to {HERE / 'rewrites.jsonl'}")
     return 0
 
 
