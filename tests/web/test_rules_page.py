@@ -3,9 +3,9 @@ uploaded to a server of this module's own (the session's server holds other test
 verdicts given through ``POST /v1/flags/{id}/verdict`` by two supervisors, then the figures read
 back over HTTP and in Chromium.
 
-Disputes are rows of the ``disputes`` table (migration 0006); the endpoints that write them belong
-to the review workflow, so this test writes the two disputes it needs into the database itself
-(an open one and an overturned one) and checks how the rules page counts them.
+The agent of the second call disputes two of its flags through ``POST /v1/flags/{id}/disputes``
+with a key linked to that agent; a supervisor overturns one (``POST /v1/disputes/{id}/decision``),
+the other stays open.
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -42,6 +41,17 @@ def keys(http: httpx.Client, server: Server) -> dict[str, str]:
     return {who: new_key(http, server.admin_key, role, who) for who, role in made.items()}
 
 
+def _agent_key_of(server: Server, transcript_id: str) -> str:
+    """The call's agent key as the upload stored it (``analyzer.callmeta``)."""
+    db = sqlite3.connect(server.database_url.removeprefix("sqlite:///"))
+    try:
+        [found] = db.execute("SELECT agent_key FROM transcripts WHERE id = ?", (transcript_id,)).fetchone()
+    finally:
+        db.close()
+    assert found, "the upload stored no agent key"
+    return found
+
+
 def flag_ids(call: dict) -> dict[str, str]:
     return {f["rule"]: f["id"] for turn in call["turns"] for f in turn["flags"]}
 
@@ -60,7 +70,8 @@ def by(rows: list[dict], field: str) -> dict[str, dict]:
 def judged(http: httpx.Client, keys: dict[str, str], server: Server) -> dict:
     """The three calls, their flags judged; returns the stats read before and after."""
     first = flag_ids(upload(http, keys["sup1"], EXAMPLE, name="call-0001.txt"))
-    second = flag_ids(upload(http, keys["sup1"], XIAOLI, name="xiaoli.txt"))
+    xiaoli = upload(http, keys["sup1"], XIAOLI, name="xiaoli.txt")
+    second = flag_ids(xiaoli)
     third = flag_ids(upload(http, keys["sup1"], THIRD, name="third.txt"))
     assert set(first) == set(third) == {"you_statement.ni-gaocuole", "command.ni-bixu"}, (first, third)
     assert set(second) == {"refusal.zhe-bushi-wode-shi", "refusal.ni-ziji-qu"}, second
@@ -77,17 +88,19 @@ def judged(http: httpx.Client, keys: dict[str, str], server: Server) -> dict:
     verdict("sup1", second["refusal.zhe-bushi-wode-shi"], "confirmed")
     verdict("sup1", second["refusal.ni-ziji-qu"], "confirmed")
     # the agent's disputes: one still open, one the supervisor overturned
-    db = sqlite3.connect(server.database_url.removeprefix("sqlite:///"))
-    with db:
-        agent_id = db.execute("SELECT id FROM api_keys WHERE name = 'agent'").fetchone()[0]
-        sup_id = db.execute("SELECT id FROM api_keys WHERE name = 'sup1'").fetchone()[0]
-        now = datetime.now(UTC).isoformat(sep=" ")
-        db.execute("INSERT INTO disputes (flag_id, key_id, comment, at, status) VALUES (?, ?, ?, ?, 'open')",
-                   (second["refusal.zhe-bushi-wode-shi"], agent_id, "我是在解释流程", now))
-        db.execute("INSERT INTO disputes (flag_id, key_id, comment, at, status, decided_by, decided_at) "
-                   "VALUES (?, ?, ?, ?, 'overturned', ?, ?)",
-                   (second["refusal.ni-ziji-qu"], agent_id, "客户要求联系快递员", now, sup_id, now))
-    db.close()
+    agent_key = _agent_key_of(server, xiaoli["id"])
+    r = http.post("/v1/keys", json={"name": "小李", "role": "agent", "agent_id": agent_key},
+                  headers=bearer(server.admin_key))
+    assert r.status_code == 201, r.text
+    xiaoli_key = r.json()["key"]
+    disputes = {}
+    for rule, comment in (("refusal.zhe-bushi-wode-shi", "我是在解释流程"), ("refusal.ni-ziji-qu", "客户要求联系快递员")):
+        r = http.post(f"/v1/flags/{second[rule]}/disputes", json={"comment": comment}, headers=bearer(xiaoli_key))
+        assert r.status_code == 201, r.text
+        disputes[rule] = r.json()["id"]
+    r = http.post(f"/v1/disputes/{disputes['refusal.ni-ziji-qu']}/decision", json={"decision": "overturned"},
+                  headers=bearer(keys["sup1"]))
+    assert r.status_code == 200, r.text
     return {"before": before, "after": stats(http, keys["analyst"])}
 
 
