@@ -22,7 +22,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Request, WebSocket
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -38,7 +38,7 @@ from ..auth_limit import TooManyFailures, find_key
 from ..deps import LIVE_ROLES, PipelineDep, SettingsDep, role_allowed
 from ..live_sockets import OpenSocket
 from ..routes.live import CLOSE_UNAUTHORIZED, serve_tips
-from . import charts, data, find, i18n
+from . import charts, data, drill, find, i18n
 from .session import (
     COOKIE,
     WebSession,
@@ -438,7 +438,8 @@ def agents_page(
         dash = data.dashboard(session, agent=agent, team=team, date_from=start, date_to=end)
     focus = dash.selected or dash.overall
     neg, neu, pos = focus.mood_split
-    passes = [(dash.labels.get(item, {}).get(lang, item), share) for item, share, _ in focus.pass_rates()]
+    rates = focus.pass_rates()
+    passes = [(dash.labels.get(item, {}).get(lang, item), share) for item, share, _ in rates]
     drawn = {
         "rates": charts.bars(
             [(a.name, a.rate) for a in dash.agents[:30]], name="rates", title=t("agents.chart.rates"),
@@ -463,11 +464,26 @@ def agents_page(
         ),
         "scorecard": charts.bars(
             passes, name="scorecard", title=t("agents.chart.scorecard"), empty_text=t("agents.scorecard.empty"),
-            value_format="{:.0%}", max_value=1.0, color=charts.GOOD,
+            value_format="{:.0%}", max_value=1.25, color=charts.GOOD,  # room for "3/5 通过（60%）"
         ),
     }
+    # every bar opens the calls behind it (api/web/drill.py); pass rates with their counts
+    chosen = {"date_from": start, "date_to": end}
+    tip = t("drill.tip")
+    drawn["rates"] = drill.link_bars(drawn["rates"], [
+        drill.calls_url(agent=getattr(a, "key", None) or a.name, sort="flags_desc", **chosen) for a in dash.agents[:30]], tip=tip)
+    drawn["team_rates"] = drill.link_bars(drawn["team_rates"], [
+        drill.calls_url(team=s.name, sort="flags_desc", **chosen) for s in dash.teams[:30]], tip=tip)
+    drawn["categories"] = drill.link_bars(drawn["categories"], [
+        drill.calls_url(agent=agent, team=team, category=c, sort="flags_desc", **chosen)
+        for c, _ in sorted(focus.categories.items(), key=lambda kv: (-kv[1], kv[0]))], tip=tip)
+    drawn["scorecard"] = drill.link_bars(
+        drawn["scorecard"], [drill.calls_url(agent=agent, team=team, sort="score_asc", **chosen)] * len(rates),
+        texts=[drill.counted(round(share * n), n, t("drill.passed")) for _, share, n in rates], tip=tip)
     return render(
-        request, "agents.html", web, dash=dash, focus=focus, charts=drawn, agent=agent, team=team,
+        request, "agents.html", web, dash=dash, focus=focus, charts=drawn, agent=agent, team=team, calls_url=drill.calls_url,
+        export_query=urlencode({k: v for k, v in (("agent", agent), ("team", team), ("date_from", date_from),
+                                                  ("date_to", date_to)) if v}),
         date_from=start.isoformat() if start else "", date_to=end.isoformat() if end else "",
     )
 
