@@ -186,7 +186,7 @@ def test_the_agents_export_has_the_pages_figures(zipped, analyst):
         name = row["坐席 (Agent)"].lstrip("'")
         shown = re.search(r'<tr data-name="' + re.escape(name.replace("&", "&amp;").replace('"', "&#34;")) + r'">(.*?)</tr>', page, re.S)
         assert shown, name
-        cells = re.findall(r'<td class="num[^"]*">([^<]*)</td>', shown.group(1))
+        cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r'<td class="num[^"]*">(.*?)</td>', shown.group(1))]
         assert cells[:4] == [row["通话数 (Calls)"], row["坐席发言数 (Agent turns)"], row["导火索数 (Triggers)"],
                              f"{float(row['每百句导火索 (Triggers per 100 agent turns)']):.1f}"]
     book = openpyxl.load_workbook(io.BytesIO(analyst.get("/web/agents.xlsx").content))

@@ -2,14 +2,17 @@
 script, the filters combined, the orders, and the query string that carries them."""
 from __future__ import annotations
 
+import os
+import uuid
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import text
 from web_support import EXAMPLE, XIAOLI
 
 from analyzer.ingest import parse_transcript
 from api import store
-from api.db import open_database
+from api.db import create_db_engine, migrate, open_database, session_factory
 from api.tables import StoredTranscript
 from api.web import find
 
@@ -24,11 +27,30 @@ TRADITIONAL = """\
 """.encode()
 
 
-@pytest.fixture
-def db(tmp_path):
-    engine, sessions = open_database(f"sqlite:///{tmp_path / 'find.db'}")
-    yield sessions
+POSTGRES_URL = os.environ.get("HUASHU_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
+    not POSTGRES_URL, reason="HUASHU_TEST_POSTGRES_URL is not set"))])
+def db(request, tmp_path):
+    """A migrated database: SQLite always, PostgreSQL too (a schema of its own, dropped after)
+    when ``HUASHU_TEST_POSTGRES_URL`` is set, as in tests/api/test_api_storage.py."""
+    if request.param == "sqlite":
+        engine, sessions = open_database(f"sqlite:///{tmp_path / 'find.db'}")
+        yield sessions
+        engine.dispose()
+        return
+    schema = f"huashu_find_{uuid.uuid4().hex[:10]}"
+    admin = create_db_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_db_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    migrate(engine)
+    yield session_factory(engine)
     engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
 
 
 def _store(sessions, pipeline, raw: bytes, name: str, uploader_id: int, sentiment: dict | None = None) -> str:
