@@ -178,6 +178,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 # -- lexicon -------------------------------------------------------------------------------
+    if args.rewrites is not None:  # the rewrite set (analyzer/rewrite_eval.py)
+        return _eval_rewrites(args)
 def cmd_lexicon(args: argparse.Namespace) -> int:
     from .verify import entry_problems
 
@@ -188,6 +190,20 @@ def cmd_lexicon(args: argparse.Namespace) -> int:
     for entry in entries:
         problems = entry_problems(engine, entry)
         bad += bool(problems)
+def _eval_rewrites(args: argparse.Namespace) -> int:
+    from .rewrite_eval import format_rewrites, run
+
+    engine = _engine(args) if args.no_model else _pipeline(args, model=True).engine
+    result = run(engine, args.rewrites or None, args.reading)
+    if not args.rows:
+        result.pop("rows")
+    if args.format == "json":
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(format_rewrites(result, "lexicon" if args.no_model else "lexicon+model"))
+    return 0
+
+
         for p in problems:
             print(f"{entry.file}: {entry.id}: {p}")
     print(f"{len(entries) - bad} 条通过, {bad} 条失败 / {len(entries) - bad} entries passed, {bad} failed")
@@ -290,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugins():
     """The sub-commands other layers add (``[project.entry-points."huashu.commands"]``), so this
+    p.add_argument("--rewrites", nargs="?", const="", metavar="FILE",
+                   help="改写评测 / grade the rewrites on the rewrite set (default corpora/rewrites/rewrites.jsonl): "
+                        "trigger gone, content kept, fluent, no false promise, usable")
+    p.add_argument("--reading", metavar="FILE", help="--rewrites: 人工阅读记录 / the recorded reading "
+                   "(default corpora/rewrites/reading.jsonl)")
+    p.add_argument("--rows", action="store_true", help="--rewrites --format json: 每条结果 / every item's row")
     module imports neither the service nor the training code."""
     from importlib.metadata import entry_points
 

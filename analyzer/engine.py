@@ -41,6 +41,7 @@ class Engine:
         self.model = model
         self.model_dir, self.cache_dir, self.threads = model_dir, cache_dir, threads
         self.fuser = None  # analyzer.fusion.Fuser, loaded by initialize() when model=True
+        self.rewriter = None  # analyzer.rewriter.Rewriter, built on first use
 
     def initialize(self) -> Engine:
         """Load everything now (jieba, OpenCC, the classifier when ``model``) so the first request
@@ -74,9 +75,7 @@ class Engine:
         """Flags for one utterance; customer turns are never flagged."""
         if role != AGENT or not text:
             return []
-        if self.model:
-            return self.check_many([text], script=script)[0]
-        return self._lexicon_flags(text, script)
+        return self.check_many([text], script=script)[0]
 
     def lexicon_check(self, text: str, script: str | None = None,
                       norm: Normalized | None = None) -> tuple[list[Flag], set[str]]:
@@ -108,14 +107,38 @@ class Engine:
         if not self.model:
             for i, flags in zip(todo, lexicon):
                 out[i] = flags
-            return out
-        if self.fuser is None:
-            self.initialize()
-        fused = self.fuser.fuse_many([texts[i] for i in todo], lexicon, [script] * len(todo),
-                                     [benign for _, benign in checked], [norm_of[i] for i in todo])
-        for i, flags in zip(todo, fused):
-            out[i] = flags
+        else:
+            if self.fuser is None:
+                self.initialize()
+            fused = self.fuser.fuse_many([texts[i] for i in todo], lexicon, [script] * len(todo),
+                                         [benign for _, benign in checked], [norm_of[i] for i in todo])
+            for i, flags in zip(todo, fused):
+                out[i] = flags
+        self._rewrite([texts[i] for i in todo], [out[i] for i in todo], script)
         return out
+
+    def _rewrite(self, texts: Sequence[str], flags: Sequence[list[Flag]], script: str | None) -> None:
+        """One checked rewrite per flagged utterance (``analyzer.rewriter``), set on each of its
+        flags with the promise it makes; ``""`` where no candidate passes. With the model on, a
+        candidate the model still flags is dropped too (the next one is tried)."""
+        from .rewriter import Rewriter, promise_of
+
+        if self.rewriter is None:
+            self.rewriter = Rewriter(self)
+        work = [(t, f, self.rewriter.rewrites(t, f, script)) for t, f in zip(texts, flags) if f]
+        clean: dict[str, bool] = {}
+        if self.model and self.fuser is not None:
+            pending = list(dict.fromkeys(r for _, _, rs in work for r in rs))
+            if pending:
+                benign = [self.lexicon_check(r)[1] for r in pending]
+                rows = self.fuser.probabilities(pending, [0] * len(pending))
+                for r, row, harmless in zip(pending, rows, benign):
+                    clean[r] = row is None or not self.fuser.policy.decide([], row, harmless)
+        for text, found, options in work:
+            best = next((r for r in options if clean.get(r, True)), "")
+            promise = promise_of(text, best, self.rewriter.t)
+            for f in found:
+                f.rewrite, f.promise = best, promise
 
     def _flag(self, m: Match, norm: Normalized, script: str, rechecked: dict[tuple[str, int, int], bool]) -> Flag:
         start, end = norm.to_original(m.start, m.end)
@@ -125,7 +148,7 @@ class Engine:
             rewritten = apply(original, start, end, suggestion)
             again = self._triggers_within(rewritten, start, start + len(suggestion), rechecked)
             (retriggering if again else good).append(suggestion)
-        suggestions = good or retriggering
+        suggestions = good or retriggering  # the handbook's advice; the rewrite is analyzer.rewriter's
         return Flag(
             start=start, end=end, text=original[start:end], category=m.entry.category,
             confidence=m.entry.confidence, source="lexicon", rule=m.entry.id,

@@ -173,27 +173,33 @@ def _iou(a0: int, a1: int, b0: int, b1: int) -> float:
 
 
 def rewrite_quality(engine, items: list[Item], flags_of: Callable[[str], list]) -> dict[str, Any]:
-    """Every flag's rewrite, checked with the same system: the share after which nothing is flagged
-    where the suggestion now stands, and, for lexicon flags whose trigger has a slot (你必须……),
-    the share whose rewrite still holds the slot's words."""
-    flags = settled = with_slot = slot_kept = 0
+    """Every flag's rewrite, checked with the same system: the share of flags with a rewrite shown
+    (``""`` when none passed the rewriter's checks), the share of shown rewrites in which nothing
+    at all is flagged, and, for flags whose trigger has a slot (你必须……), the share whose rewrite
+    still holds the slot's words."""
+    flags = shown = settled = with_slot = slot_kept = 0
     for item in items:
         slots = _slot_words(engine, item.text)
         for f in flags_of(item.text):
             flags += 1
-            stop = f.start + len(f.suggestions[0]) if f.suggestions else f.end
-            again = flags_of(f.rewrite)
-            settled += not any(g.start < stop and f.start < g.end for g in again)
-            words = slots.get((f.start, f.rule))
+            if not f.rewrite:
+                continue
+            shown += 1
+            settled += not flags_of(f.rewrite)
+            words = slots.get((f.start, f.rule), "").rstrip(_TRAILING)  # particles at its end aside
             if words:
                 with_slot += 1
                 slot_kept += words in f.rewrite
     return {
         "flags": flags,
-        "no_longer_triggers": round(settled / flags, 3) if flags else None,
+        "with_rewrite": round(shown / flags, 3) if flags else None,
+        "no_longer_triggers": round(settled / shown, 3) if shown else None,
         "flags_with_slot": with_slot,
         "keeps_slot_words": round(slot_kept / with_slot, 3) if with_slot else None,
     }
+
+
+_TRAILING = "吧啊呢呀啦了哦哈嘛的哟噢~～ "  # a slot's sentence-final particles (你必须先交押金【呢】)
 
 
 def _slot_words(engine, text: str) -> dict[tuple[int, str], str]:
@@ -288,7 +294,8 @@ def format_table(result: dict[str, Any]) -> str:
                              f"mean overlap {sq['mean_iou']:.3f}")
             if rq["flags"]:
                 kept = f"{rq['keeps_slot_words']:.3f}" if rq["keeps_slot_words"] is not None else "-"
-                lines.append(f"{TITLES.get(n, n)} rewrites ({rq['flags']} flags): no longer trigger "
-                             f"{rq['no_longer_triggers']:.3f}; keep the slot's words {kept} "
+                settled = f"{rq['no_longer_triggers']:.3f}" if rq["no_longer_triggers"] is not None else "-"
+                lines.append(f"{TITLES.get(n, n)} rewrites ({rq['flags']} flags, {rq['with_rewrite']} with a "
+                             f"rewrite shown): no longer trigger {settled}; keep the slot's words {kept} "
                              f"({rq['flags_with_slot']} flags with a slot)")
     return "\n".join(lines)

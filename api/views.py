@@ -5,6 +5,7 @@ import math
 from typing import Any
 
 from analyzer.model import Flag, Turn
+from analyzer.rewriter import promise_of
 
 from .tables import ApiKey, StoredFlag, StoredTranscript, StoredTurn, Verdict
 
@@ -31,10 +32,12 @@ def flag_view(f: StoredFlag) -> dict[str, Any]:
 
 
 def _flag(f: StoredFlag) -> Flag:
+    # the promise is read from the rewrite and the turn it rewrites (no column of its own)
+    turn_text = f.turn.text if f.turn is not None else ""
     return Flag(
         start=f.start, end=f.end, text=f.text, category=f.category, confidence=f.confidence,
         source=f.source, rule=f.rule, principle=f.principle, suggestions=list(f.suggestions),
-        rewrite=f.rewrite,
+        rewrite=f.rewrite, promise=promise_of(turn_text, f.rewrite),
     )
 
 

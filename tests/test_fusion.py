@@ -19,7 +19,7 @@ from analyzer.rewrite import to_script
 
 LABELS = ["none", *load_categories()]
 FLAG_FIELDS = {"start", "end", "text", "category", "confidence", "source", "rule", "principle",
-               "suggestions", "rewrite"}
+               "suggestions", "rewrite", "promise"}
 CUES = {"refusal": ("不归我们管", "不歸我們管"), "privacy": ("多大年纪", "多大年紀"), "command": ("必须",)}
 
 
@@ -61,7 +61,8 @@ def assert_shape(text: str, flag: Flag) -> None:
     assert flag.source in {"lexicon", "model", "lexicon+model"}
     assert flag.rule.startswith(flag.category + ".")
     assert flag.suggestions and all(isinstance(s, str) and s for s in flag.suggestions)
-    assert flag.rewrite == text[:flag.start] + flag.suggestions[0] + text[flag.end:]
+    # the rewrite is the whole utterance, rewritten by analyzer.rewriter, or "" when none passed its checks
+    assert flag.rewrite != text and flag.promise in {"none", "refund", "compensation", "escalation", "callback"}
 
 
 # -- the pure decision rules ---------------------------------------------------------------
@@ -203,7 +204,8 @@ def test_span_and_rewrite_quality_measure_what_they_say(engine):
     q = span_quality(items, engine.check)
     assert q == {"found_with_span": 2, "exact": 0.5, "overlap_half": 0.5, "mean_iou": round((1 + 3 / 7) / 2, 3)}
     r = rewrite_quality(engine, items, engine.check)
-    assert r == {"flags": 2, "no_longer_triggers": 1.0, "flags_with_slot": 2, "keeps_slot_words": 1.0}
+    assert r == {"flags": 2, "with_rewrite": 1.0, "no_longer_triggers": 1.0, "flags_with_slot": 2,
+                 "keeps_slot_words": 1.0}
 
     def stubborn(text: str) -> list:  # a system whose rewrites change nothing: they still trigger
         return [replace(f, rewrite=text) for f in engine.check(text)]

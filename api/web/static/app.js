@@ -238,6 +238,13 @@
     }
 
     function show(flags, text) {
+  // a rewrite is a safe default, or commits the agent to a promise (refund, escalation…) to confirm
+  function promiseBadge(promise) {
+    const kind = promise && promise !== "none" ? "confirm" : "safe";
+    return el("span", { class: `promise promise-${kind}`, "data-promise": promise || "none",
+      text: kind === "safe" ? T("promise.safe") : `${T("promise.confirm")}: ${T("promise." + promise)}` });
+  }
+
       preview.replaceChildren(marked(text, flags));
       if (!flags.length) {
         tips.replaceChildren(el("p", { class: "empty", text: text.trim() ? T("live.clean") : T("live.none") }));
@@ -249,8 +256,10 @@
           el("q", { class: "span", text: f.text }), " ",
           el("span", { class: "conf", text: f.confidence.toFixed(2) })),
         el("p", { class: "principle", text: f.principle }),
-        el("p", { class: "rewrite" }, el("span", { class: "label", text: T("flag.rewrite") }), " ",
-          el("span", { class: "rw", text: f.rewrite })),
+        f.rewrite
+          ? el("p", { class: "rewrite" }, el("span", { class: "label", text: T("flag.rewrite") }), " ",
+            el("span", { class: "rw", text: f.rewrite }), " ", promiseBadge(f.promise))
+          : null,
         f.suggestions.length > 1
           ? el("p", { class: "others", text: `${T("flag.others")}: ${f.suggestions.slice(1).join(" · ")}` })
           : null)));
