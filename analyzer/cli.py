@@ -167,6 +167,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         result = run(args, _config(args))
         print(json.dumps(result, ensure_ascii=False, indent=2) if args.format == "json" else format_real(result))
         return 0
+    if args.rewrites is not None:  # the rewrite set (analyzer/rewrite_eval.py)
+        return _eval_rewrites(args)
     items = load_dataset(args.data)
     fused = None if args.no_model else _pipeline(args, model=True).engine
     result = evaluate(fused.lexicon_only() if fused else _engine(args), items, fused)
@@ -177,19 +179,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- lexicon -------------------------------------------------------------------------------
-    if args.rewrites is not None:  # the rewrite set (analyzer/rewrite_eval.py)
-        return _eval_rewrites(args)
-def cmd_lexicon(args: argparse.Namespace) -> int:
-    from .verify import entry_problems
-
-    engine = _engine(args)
-    chosen = {str(Path(p)) for p in args.files}
-    entries = [e for e in engine.lexicon.entries if not chosen or e.file in chosen]
-    bad = 0
-    for entry in entries:
-        problems = entry_problems(engine, entry)
-        bad += bool(problems)
 def _eval_rewrites(args: argparse.Namespace) -> int:
     from .rewrite_eval import format_rewrites, run
 
@@ -204,6 +193,17 @@ def _eval_rewrites(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- lexicon -------------------------------------------------------------------------------
+def cmd_lexicon(args: argparse.Namespace) -> int:
+    from .verify import entry_problems
+
+    engine = _engine(args)
+    chosen = {str(Path(p)) for p in args.files}
+    entries = [e for e in engine.lexicon.entries if not chosen or e.file in chosen]
+    bad = 0
+    for entry in entries:
+        problems = entry_problems(engine, entry)
+        bad += bool(problems)
         for p in problems:
             print(f"{entry.file}: {entry.id}: {p}")
     print(f"{len(entries) - bad} 条通过, {bad} 条失败 / {len(entries) - bad} entries passed, {bad} failed")
@@ -292,6 +292,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--context", action=argparse.BooleanOptionalAction, default=True,
                    help="--real: 传入上一句客户话语 / pass the customer's previous turn as context (default on)")
     p.add_argument("--real-data", metavar="DIR", help=argparse.SUPPRESS)  # samples/ and labels/ (tests)
+    p.add_argument("--rewrites", nargs="?", const="", metavar="FILE",
+                   help="改写评测 / grade the rewrites on the rewrite set (default corpora/rewrites/rewrites.jsonl): "
+                        "trigger gone, content kept, fluent, no false promise, usable")
+    p.add_argument("--reading", metavar="FILE", help="--rewrites: 人工阅读记录 / the recorded reading "
+                   "(default corpora/rewrites/reading.jsonl)")
+    p.add_argument("--rows", action="store_true", help="--rewrites --format json: 每条结果 / every item's row")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("lexicon", parents=[lex], help="运行词库条目的例句 / run lexicon entries' examples")
@@ -306,12 +312,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugins():
     """The sub-commands other layers add (``[project.entry-points."huashu.commands"]``), so this
-    p.add_argument("--rewrites", nargs="?", const="", metavar="FILE",
-                   help="改写评测 / grade the rewrites on the rewrite set (default corpora/rewrites/rewrites.jsonl): "
-                        "trigger gone, content kept, fluent, no false promise, usable")
-    p.add_argument("--reading", metavar="FILE", help="--rewrites: 人工阅读记录 / the recorded reading "
-                   "(default corpora/rewrites/reading.jsonl)")
-    p.add_argument("--rows", action="store_true", help="--rewrites --format json: 每条结果 / every item's row")
     module imports neither the service nor the training code."""
     from importlib.metadata import entry_points
 

@@ -220,6 +220,13 @@
     }
   }
 
+  // a rewrite is a safe default, or commits the agent to a promise (refund, escalation…) to confirm
+  function promiseBadge(promise) {
+    const kind = promise && promise !== "none" ? "confirm" : "safe";
+    return el("span", { class: `promise promise-${kind}`, "data-promise": promise || "none",
+      text: kind === "safe" ? T("promise.safe") : `${T("promise.confirm")}: ${T("promise." + promise)}` });
+  }
+
   // -- live tips: flags and rewrites while the agent types (debounced, over a WebSocket) ----
   function livePage() {
     const input = document.getElementById("live-input");
@@ -238,13 +245,6 @@
     }
 
     function show(flags, text) {
-  // a rewrite is a safe default, or commits the agent to a promise (refund, escalation…) to confirm
-  function promiseBadge(promise) {
-    const kind = promise && promise !== "none" ? "confirm" : "safe";
-    return el("span", { class: `promise promise-${kind}`, "data-promise": promise || "none",
-      text: kind === "safe" ? T("promise.safe") : `${T("promise.confirm")}: ${T("promise." + promise)}` });
-  }
-
       preview.replaceChildren(marked(text, flags));
       if (!flags.length) {
         tips.replaceChildren(el("p", { class: "empty", text: text.trim() ? T("live.clean") : T("live.none") }));
