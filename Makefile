@@ -3,7 +3,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run demo test eval bench bench-quick train train-sentiment clean
+.PHONY: setup run demo test eval bench bench-quick train train-sentiment screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -44,6 +44,11 @@ train: setup
 
 train-sentiment: setup
 	$(BIN)/huashu train-sentiment
+
+# docs/screenshots/*.png: every web page in Chromium over a real server with the example calls
+# (needs Debian's chromium and a CJK font: apt-get install -y chromium fonts-noto-cjk)
+screenshots: setup
+	$(BIN)/python tests/web/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
