@@ -236,6 +236,20 @@ def agent_scores(turns: Sequence[Turn], predicted: Sequence[Sequence[Any]]) -> d
     return {group: _agent_row(c) for group, c in sorted(counts.items(), key=lambda kv: _group_order(kv[0]))}
 
 
+def veto_scores(turns: Sequence[Turn], lexicon: Sequence[Sequence[Any]],
+                fused: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    """The model's vetoes: lexicon flags the fused system dropped (no fused flag overlaps them).
+    Precision = vetoed flags on turns labelled none / vetoed flags; the vetoed flags on turns
+    labelled clear or borderline were real triggers the model removed."""
+    vetoed = right = 0
+    for turn, lex, fus in zip(turns, lexicon, fused):
+        for f in lex:
+            if not any(g.start < f.end and f.start < g.end for g in fus):
+                vetoed += 1
+                right += turn.label["grade"] == "none"
+    return {"vetoed": vetoed, "precision": wilson(right, vetoed)}
+
+
 def _group_order(group: str) -> tuple[int, str]:
     return ({"all": 0}.get(group, 1 if group.startswith("sample=") else 2 if group.startswith("style=") else 3), group)
 
@@ -360,10 +374,15 @@ def evaluate_real(bench: Benchmark, flag_systems: dict[str, Any], sentiment_syst
                      "models": {}},
         "unavailable": dict(unavailable or {}),
     }
+    flags: dict[str, list[list[Any]]] = {}
     for name, pipeline in flag_systems.items():
         if progress:
             progress(f"{name}: {len(bench.agent)} agent turns")
-        result["agent"]["systems"][name] = agent_scores(bench.agent, flags_of(pipeline, bench.agent, context=context))
+        flags[name] = flags_of(pipeline, bench.agent, context=context)
+        result["agent"]["systems"][name] = agent_scores(bench.agent, flags[name])
+    if "lexicon" in flags:
+        result["agent"]["vetoes"] = {name: veto_scores(bench.agent, flags["lexicon"], fused)
+                                     for name, fused in flags.items() if name != "lexicon"}
     for name, pipeline in sentiment_systems.items():
         if progress:
             progress(f"sentiment {name}: {len(bench.customer)} customer turns")
@@ -458,6 +477,9 @@ def format_real(result: dict[str, Any]) -> str:
             for key, title in AGENT_ROWS:
                 lines.append(f"{title:<30} | " + " | ".join(
                     f"{_cell(agent['systems'][n][group][key]):<{width}}" for n in names))
+    for name, v in agent.get("vetoes", {}).items():
+        lines.append(f"veto by {TITLES.get(name, name)}: {v['vetoed']} lexicon flags dropped; precision "
+                     f"(dropped on turns labelled none) {_cell(v['precision'])}")
     lines += ["", f"customer turns: {customer['turns']} judged; left out (label issue): "
                   f"{_counts(customer['left_out'])}; not yet labelled: {_counts(customer['unlabelled'])}"]
     models = list(customer["models"])

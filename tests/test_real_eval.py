@@ -151,3 +151,20 @@ def test_real_cache_dev_part_lexicon_alone():
     for section in ("part dev", "[all]", "[sample=random]", "[sample=keyword]", "[style=chat]", "[style=asr]",
                     "false flags (random none)", "customer turns:", "macro-F1", "anger F1"):
         assert section in r.stdout, section
+
+
+def test_veto_precision_by_hand():
+    from analyzer.model import Flag
+    from analyzer.real_eval import Turn, veto_scores
+
+    def turn(grade):
+        return Turn("desed:dev:1:1", "agent-keyword", "desed", "chat", "这个退不了哦", None, {"grade": grade, "flags": []})
+
+    def flag(start, end):
+        return Flag(start, end, "退不了", "refusal", 0.8, "lexicon", "refusal.buneng-gai", "", [], "")
+
+    turns = [turn("none"), turn("clear"), turn("none")]
+    lexicon = [[flag(2, 5)], [flag(2, 5)], [flag(2, 5)]]
+    fused = [[], [], [flag(2, 5)]]  # the model dropped the first two; the third is kept
+    v = veto_scores(turns, lexicon, fused)
+    assert v["vetoed"] == 2 and share(v["precision"]) == (1, 2)  # one right (none), one a real trigger lost
