@@ -30,8 +30,8 @@ from fastapi.responses import Response
 from analyzer.cells import escape_cell, write_xlsx
 from analyzer.lexicon import load_categories
 
-from . import data, find
-from .pages import Reader
+from . import data, find, i18n
+from .pages import Reader, render
 
 router = APIRouter(include_in_schema=False)
 HEADERS = Path(__file__).with_name("exports.yaml")
@@ -147,7 +147,7 @@ def stats_rows(stats: Sequence[data.Stats]) -> list[dict[str, Any]]:
             "satisfaction": None if s.satisfaction_avg is None else round(s.satisfaction_avg, 3),
             "escalated": s.escalated, "escalation_known": s.escalation_known,
             "escalation_rate": None if s.escalation_rate is None else round(s.escalation_rate, 4),
-            "score": None if s.score_avg is None else round(s.score_avg, 4),
+            "score": None if s.score_avg is None else round(s.score_avg, 4), "scored": len(s.scores),
         }
         for s in stats
     ]
@@ -194,13 +194,22 @@ def _download(body: bytes, name: str, ext: str) -> Response:
 
 
 # -- the routes -----------------------------------------------------------------------------------
+def _too_many(request: Request, web, exc: find.TooManyToExport) -> Response:
+    t = i18n.translator(i18n.lang_of(request))
+    return render(request, "error.html", web, status=413, title=t("find.export.too_many.title"),
+                  message=t("find.export.too_many", total=exc.total, limit=exc.limit), home="/web/calls")
+
+
 @router.get("/web/calls.{ext}")
 def calls_export(request: Request, ext: str, web: Reader) -> Response:
     if ext not in ("xlsx", "csv"):
         return Response(status_code=404)
     f, zone = find.Find.from_query(request.query_params), find.zone_of(request.app.state.settings)
-    with request.app.state.sessions() as session:
-        rows = call_rows(session, f, zone)
+    try:
+        with request.app.state.sessions() as session:
+            rows = call_rows(session, f, zone)
+    except find.TooManyToExport as exc:
+        return _too_many(request, web, exc)
     columns = headers("calls", zone)
     if ext == "csv":
         return _download(csv_bytes(columns, rows), "calls", ext)
@@ -212,8 +221,11 @@ def scorecards_export(request: Request, ext: str, web: Reader) -> Response:
     if ext not in ("xlsx", "csv"):
         return Response(status_code=404)
     f, zone = find.Find.from_query(request.query_params), find.zone_of(request.app.state.settings)
-    with request.app.state.sessions() as session:
-        columns, rows, summary = scorecard_tables(session, f, zone)
+    try:
+        with request.app.state.sessions() as session:
+            columns, rows, summary = scorecard_tables(session, f, zone)
+    except find.TooManyToExport as exc:
+        return _too_many(request, web, exc)
     if ext == "csv":
         return _download(csv_bytes(columns, rows), "scorecards", ext)
     return _download(xlsx_bytes([

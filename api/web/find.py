@@ -329,7 +329,7 @@ def rows_for(session: Session, stored: list[StoredTranscript], q: str = "") -> l
 def find_calls(session: Session, f: Find, per_page: int = PER_PAGE, zone: ZoneInfo = DAY_ZONE) -> CallPage:
     """One page of the calls that meet ``f``, in its order (``CallPage`` of ``FoundRow``)."""
     query = filtered(f, zone=zone)
-    total = session.scalar(select(func.count()).select_from(filtered(f, [StoredTranscript.id], zone).subquery())) or 0
+    total = count_calls(session, f, zone)
     pages = max(1, -(-total // per_page))
     page = min(f.page, pages)
     stored = list(session.scalars(
@@ -339,8 +339,23 @@ def find_calls(session: Session, f: Find, per_page: int = PER_PAGE, zone: ZoneIn
     return CallPage(rows=rows_for(session, stored, f.q), total=total, page=page, pages=pages)
 
 
+class TooManyToExport(Exception):
+    """More calls meet the filters than one export holds."""
+
+    def __init__(self, total: int, limit: int):
+        super().__init__(total, limit)
+        self.total, self.limit = total, limit
+
+
+def count_calls(session: Session, f: Find, zone: ZoneInfo = DAY_ZONE) -> int:
+    return session.scalar(select(func.count()).select_from(filtered(f, [StoredTranscript.id], zone).subquery())) or 0
+
+
 def all_calls(session: Session, f: Find, limit: int = EXPORT_ROWS, zone: ZoneInfo = DAY_ZONE) -> list[StoredTranscript]:
-    """Every call that meets ``f`` in its order (at most ``limit``), for the exports."""
+    """Every call that meets ``f`` in its order, for the exports; ``TooManyToExport`` when that is
+    more than ``limit`` (an export is never silently cut short)."""
+    if (total := count_calls(session, f, zone)) > limit:
+        raise TooManyToExport(total, limit)
     query = filtered(f, zone=zone).options(selectinload(StoredTranscript.uploader)).order_by(*ordering(f.sort)).limit(limit)
     return list(session.scalars(query))
 

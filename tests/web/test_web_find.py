@@ -172,3 +172,11 @@ def test_last_week_is_monday_to_sunday_before_this_week():
     ranges = {key: (start, end) for key, start, end in find.quick_ranges(date(2026, 12, 3))}  # a Thursday
     assert ranges["last_week"] == (date(2026, 11, 23), date(2026, 11, 29))
     assert ranges["last_7"] == (date(2026, 11, 27), date(2026, 12, 3))
+
+
+def test_an_export_is_refused_rather_than_cut_short(db, calls):
+    with db() as s:
+        assert len(find.all_calls(s, find.Find(), limit=4)) == 4
+        with pytest.raises(find.TooManyToExport) as refused:
+            find.all_calls(s, find.Find(), limit=3)
+    assert (refused.value.total, refused.value.limit) == (4, 3)
