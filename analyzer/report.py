@@ -195,7 +195,7 @@ def _scorecard_html(a: CallAnalysis) -> str:
         return ""
     mark = {True: "✔", False: "✘", None: "—"}
     rows = "".join(
-        f"<tr class='p{str(r['passed']).lower()}'><td>{mark[r['passed']]} {html.escape(r['status'])}</td>"
+        f"<tr class='p{str(r['passed']).lower()}' data-item='{html.escape(r['id'])}'><td>{mark[r['passed']]} {html.escape(r['status'])}</td>"
         f"<td>{html.escape(r['label'])}<br><small>{html.escape(r['label_other'])}</small></td>"
         f"<td>{html.escape(r['value'])}" + (f"<br><small>{html.escape(r['note'])}</small>" if r["note"] else "")
         + f"</td><td class='src'>{html.escape(r['source'])}</td></tr>"
