@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from .. import deps
 from . import rules
 from . import exports
+from . import review
 from .pages import EXCEPTION_HANDLERS, router
 from .session import bearer_or_cookie_key
 
@@ -25,6 +26,7 @@ __all__ = ["install", "router"]
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
+    app.include_router(review.router)  # /web/me (agents), /web/disputes (supervisors)
     app.include_router(exports.router)  # /web/calls.xlsx, scorecards, agents (XLSX, CSV)
     app.include_router(rules.router)  # /web/rules
     app.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")

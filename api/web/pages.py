@@ -63,6 +63,8 @@ NAV = (  # (string key, url, roles)
     ("nav.calls", "/web/calls", READ_ROLES),
     ("nav.agents", "/web/agents", READ_ROLES),
     ("nav.rules", "/web/rules", READ_ROLES),
+    ("nav.disputes", "/web/disputes", ("supervisor",)),  # api/web/review.py
+    ("nav.mine", "/web/me", ("agent",)),
     ("nav.live", "/web/live", LIVE_ROLES),
 )
 SECURITY_HEADERS = {
@@ -193,6 +195,7 @@ EXCEPTION_HANDLERS = {LoginRequired: _login_required, PageForbidden: _forbidden}
 
 Uploader = Annotated[WebSession, Depends(page(*UPLOAD_ROLES))]
 Reader = Annotated[WebSession, Depends(page(*READ_ROLES))]
+CallViewer = Annotated[WebSession, Depends(page(*READ_ROLES, "agent"))]  # an agent: only their own calls
 LiveUser = Annotated[WebSession, Depends(page(*LIVE_ROLES))]
 
 
@@ -358,7 +361,7 @@ TURNS_PER_PAGE = 500
 
 
 @router.get("/web/calls/{transcript_id}")
-def call_page(request: Request, transcript_id: str, web: Reader) -> Response:
+def call_page(request: Request, transcript_id: str, web: CallViewer) -> Response:
     """One call, its turns TURNS_PER_PAGE at a time (``?page=N``): a 100,000-turn call is not one
     27 MB page."""
     lang = i18n.lang_of(request)
@@ -366,10 +369,13 @@ def call_page(request: Request, transcript_id: str, web: Reader) -> Response:
     page = data.page_number(request.query_params.get("page"))
     with request.app.state.sessions() as session:
         found = store.get_transcript_page(session, transcript_id, (page - 1) * TURNS_PER_PAGE, TURNS_PER_PAGE)
-        if found is None:
+        from .review import call_context, may_view  # the review workflow's parts (imports this module)
+
+        if found is None or not may_view(web, found[0]):
             return render(request, "error.html", web, status=404, title=t("error.notfound.title"),
-                          message=t("error.notfound.call"), home="/web/calls")
+                          message=t("error.notfound.call"), home=home_for(web.key.role))
         stored, page_turns, total = found
+        review = call_context(session, stored, web, lang, TURNS_PER_PAGE)
         call = views.transcript_view(stored, page_turns, ((page - 1) * TURNS_PER_PAGE, TURNS_PER_PAGE, total))
         team = data.team_of(stored)
         speakers = data.agent_turn_counts(session, transcript_id)
@@ -395,7 +401,7 @@ def call_page(request: Request, transcript_id: str, web: Reader) -> Response:
         request, "call.html", web, call=call, turns=turns, agent=data.main_agent(speakers), team=team,
         satisfaction=data.satisfaction_of(call["summary"]), escalation=data.escalation_of(call["summary"]),
         mood_chart=mood_chart, scorecard=scorecard_view(call.get("scorecard"), lang, category_names(lang)),
-        can_verdict=role_allowed(web.key.role, VERDICT_ROLES), turn_pages=turn_pages,
+        can_verdict=role_allowed(web.key.role, VERDICT_ROLES), turn_pages=turn_pages, review=review,
     )
 
 

@@ -132,6 +132,7 @@ def test_a_supervisor_adds_a_missed_trigger_after_an_emoji(http, keys, lin, db):
     turn = lin["turns"][4]
     text = turn["text"]
     start = text.index("我沒辦法")  # code points: the emoji before it is one character
+    assert not any((f["start"], f["end"], f["category"]) == (start, start + 4, "refusal") for f in turn["flags"])
     assert text.startswith("🙄") and len(text[:start].encode("utf-16-le")) // 2 == start + 1
     url = f"/v1/transcripts/{lin['id']}/turns/4/flags"
     r = http.post(url, headers=bearer(keys["supervisor"]),
@@ -140,7 +141,7 @@ def test_a_supervisor_adds_a_missed_trigger_after_an_emoji(http, keys, lin, db):
     added = r.json()
     assert (added["text"], added["source"], added["category"]) == ("我沒辦法", "reviewer", "refusal")
     got = http.get(f"/v1/transcripts/{lin['id']}", headers=bearer(keys["analyst"])).json()
-    assert [f["text"] for f in got["turns"][4]["flags"]] == ["你必須", "我沒辦法"]
+    assert [f["id"] for f in got["turns"][4]["flags"]] == [f["id"] for f in turn["flags"]] + [added["id"]]
     [entry] = _audit(db, f"flag:{added['id']}")
     assert entry.action == "flag_added" and entry.detail["start"] == start and entry.detail["text"] == "我沒辦法"
     with Session(db) as session:

@@ -27,15 +27,17 @@ def _used_keys() -> set[str]:
     used = set()
     for path in TEMPLATES.glob("*.html"):
         used |= set(re.findall(r"""\bt\(\s*['"]([\w.]+)['"]""", path.read_text(encoding="utf-8")))
-    used |= set(re.findall(r"""\bT\(\s*"([\w.]+)\"""", (WEB / "static" / "app.js").read_text(encoding="utf-8")))
-    used |= set(re.findall(r"""\bt\(\s*['"]([\w.]+)['"]""", (WEB / "pages.py").read_text(encoding="utf-8")))
+    for path in (WEB / "static").glob("*.js"):
+        used |= set(re.findall(r"""\bT\(\s*"([\w.]+)\"""", path.read_text(encoding="utf-8")))
+    for path in (WEB / "pages.py", WEB / "review.py"):
+        used |= set(re.findall(r"""\bt\(\s*['"]([\w.]+)['"]""", path.read_text(encoding="utf-8")))
     return {key for key in used if not key.endswith(".")}  # prefixes are checked on their own
 
 
 def _prefixes() -> set[str]:
     """Keys built at run time (``t('role.' ~ role)``, ``T("live." + state)``): their prefixes."""
     found = set()
-    for path in [*TEMPLATES.glob("*.html"), WEB / "static" / "app.js", WEB / "pages.py"]:
+    for path in [*TEMPLATES.glob("*.html"), *(WEB / "static").glob("*.js"), WEB / "pages.py", WEB / "review.py"]:
         found |= set(re.findall(r"""\b[tT]\(\s*f?['"]([\w.]+\.)(?:['"]|\{)""", path.read_text(encoding="utf-8")))
     return found
 

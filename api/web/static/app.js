@@ -175,9 +175,20 @@
   // -- one call: confirm or dismiss flags; hovering a mark shows its note and back ----------
   function renderVerdicts(card, verdicts) {
     const list = card.querySelector("ul.verdicts");
+    const reasonsNode = document.getElementById("hs-reasons"); // reason code → label (review_call.html)
+    const reasons = reasonsNode ? JSON.parse(reasonsNode.textContent) : {};
     list.replaceChildren(...verdicts.map((v) => el("li", { class: `verdict ${v.verdict}`, "data-key-id": v.key.id },
       `${T("verdict." + v.verdict)} · `, el("span", { class: "by", text: v.key.name }), " · ",
-      el("time", { datetime: v.at, text: when(v.at) }))));
+      el("time", { datetime: v.at, text: when(v.at) }),
+      v.reason ? " · " : null, v.reason ? el("span", { class: "reason", "data-reason": v.reason, text: reasons[v.reason] || v.reason }) : null,
+      v.note ? " · " : null, v.note ? el("q", { class: "note", text: v.note }) : null)));
+  }
+
+  // the reason code and comment beside the buttons (review_flag.html), when the page has them
+  function reviewFields(card) {
+    const reason = card.querySelector("select.reason");
+    const note = card.querySelector("input.note");
+    return { reason: (reason && reason.value) || null, note: (note && note.value.trim()) || null };
   }
 
   function callPage() {
@@ -202,7 +213,7 @@
             const r = await fetch(`/v1/flags/${encodeURIComponent(id)}/verdict`, {
               method: "POST", credentials: "same-origin",
               headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-              body: JSON.stringify({ verdict: button.dataset.verdict }),
+              body: JSON.stringify({ verdict: button.dataset.verdict, ...reviewFields(card) }),
             });
             const body = await r.json().catch(() => null);
             if (!r.ok) throw new Error(errorMessage(r.status, body));
