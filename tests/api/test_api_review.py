@@ -248,3 +248,25 @@ def test_status_dispute_and_decision_round_trip(http, keys, lin, other, agent_ke
 def test_an_agent_key_without_an_agent_id_sees_no_calls(http, keys):
     r = http.get("/v1/me/calls", headers=bearer(keys["agent"]))
     assert r.status_code == 409 and r.json()["error"]["code"] == "no_agent_id"
+
+
+# -- huashu keys create --agent-id ---------------------------------------------------------------
+def _huashu(server, *args: str):
+    import subprocess
+    import sys
+
+    from api_support import REPO
+    return subprocess.run([sys.executable, "-m", "analyzer.cli", *args], cwd=REPO, capture_output=True, text=True,
+                          check=False, timeout=60, env=server.env)
+
+
+def test_the_cli_links_an_agent_key_to_its_agent(server, http):
+    r = _huashu(server, "keys", "create", "--role", "agent", "--name", "小美", "--agent-id", "name:小美")
+    assert r.returncode == 0, r.stderr
+    key = r.stdout.strip()
+    assert http.get("/v1/me/calls", headers=bearer(key)).status_code == 200  # linked: a list, maybe empty
+    listing = _huashu(server, "keys", "list").stdout
+    assert "小美 (name:小美)" in listing and key not in listing
+    for bad in (("--role", "agent", "--agent-id", "小美"), ("--role", "analyst", "--agent-id", "id:1")):
+        r = _huashu(server, "keys", "create", "--name", "x", *bad)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--agent-id" in r.stderr, r.stderr
