@@ -170,6 +170,10 @@ def test_rules_page_in_the_browser_shows_precision(keys, judged, server):
             expect(row.locator("td.precision")).to_have_text(re.compile(r"^0% \(共 1 条\)$"))
             expect(page.locator('tr[data-rule="command.ni-bixu"] td.precision')).to_contain_text("50%")
             expect(page.locator('tr[data-category="refusal"] td.disputed')).to_have_text("1")
+            page.click('tr[data-rule="refusal.ni-ziji-qu"] a.rule-example')  # the calls where it fired
+            expect(page).to_have_url(re.compile(r"/web/calls\?rule=refusal.ni-ziji-qu$"))
+            expect(page.locator("table tbody tr")).to_have_count(1)
+            page.go_back()
             page.click("#lang-toggle")
             expect(page.locator("h1")).to_have_text("Rule precision")
             expect(page.locator('tr[data-rule="command.ni-bixu"] td.precision')).to_have_text("50% (of 2)")
