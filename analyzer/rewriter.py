@@ -48,8 +48,8 @@ _TRAILING = "吧啊呢呀啦了哦哈嘛的哟噢~～ "  # particles a rewrite m
 _SENTENCE_END = set("。!！?？\n")
 _TEMPLATE = re.compile(r"\{(\w+)\}")
 # tokens after which a clause may go on without punctuation (ASR): the rewrite inserts "，"
-_CONTINUES = ("那个", "这个", "所以", "因为", "但是", "不过", "你", "您", "我", "我们", "就", "都", "还",
-              "现在", "这", "那", "然后", "而且", "要不")
+_CONTINUES = ("那个", "这个", "所以", "因为", "但是", "不过", "你", "您", "我", "我们", "现在", "这", "那",
+              "然后", "而且", "要不")
 
 
 class TransformError(HuashuError):
@@ -80,6 +80,7 @@ class Rule:
     after_topic: bool = False  # clause: words before the trigger are kept as its topic (X，phrase)
     prefix: str = ""  # regex: put at the clause start (after fillers)
     subject: re.Pattern[str] | None = None  # clause: words before the trigger replaced with it
+    swallow: re.Pattern[str] | None = None  # clause: words after the trigger replaced with it
     then_at: str = "clause"  # where `then` goes: after the clause, or at the end of the sentence
     examples: list[RuleExample] = field(default_factory=list)
     counter_examples: list[RuleExample] = field(default_factory=list)
@@ -141,7 +142,8 @@ def _parse_rule(raw: Any, category: str, where: str) -> Rule:
         sep_before=bool(raw.get("sep_before")), keep_facts=bool(raw.get("keep_facts")),
         when=_regex(raw["when"], where) if raw.get("when") else None, after_topic=bool(raw.get("after_topic")),
         prefix=str(raw.get("prefix") or ""), then_at=str(raw.get("then_at") or "clause"),
-        subject=_regex(raw["subject"], where) if raw.get("subject") else None, examples=examples, counter_examples=counters,
+        subject=_regex(raw["subject"], where) if raw.get("subject") else None,
+        swallow=_regex(raw["swallow"], where) if raw.get("swallow") else None, examples=examples, counter_examples=counters,
     )
 
 
@@ -396,6 +398,8 @@ class Rewriter:
         if rule.keep_facts and self.content_words(nt[ns:ne]):
             return []  # the trigger itself states a fact (我不能给您退款): not replaced wholesale
         pe = self.t.particles.match(nt, ne, ce).end()
+        if rule.swallow is not None:  # words after the trigger that belong to it (做不了【这个】)
+            pe = self.t.particles.match(nt, rule.swallow.match(nt, pe, ce).end() if rule.swallow.match(nt, pe, ce) else pe, ce).end()
         voc = self.t.vocatives.match(nt, pe, ce)
         add_sep = ""
         if voc and voc.end() == ce:
