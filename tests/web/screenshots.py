@@ -24,9 +24,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]  # real_server, web_support (tests/ is not a package)
 
-import httpx  # noqa: E402
-from real_server import REPO, bearer, serve  # noqa: E402
-from web_support import CHROMIUM, CHROMIUM_ARGS, XIAOLI, new_key  # noqa: E402
+import httpx
+from real_server import REPO, bearer, serve
+from web_support import CHROMIUM, CHROMIUM_ARGS, XIAOLI, new_key
 
 OUT = REPO / "docs" / "screenshots"
 WIDTH, MAX_HEIGHT = 1280, 1800
@@ -36,7 +36,7 @@ LIVE_TEXT = "你必须先把订单号发过来，这个不归我们管。"
 def has_cjk_font() -> bool:
     if not shutil.which("fc-list"):
         return False
-    found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout
+    found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False).stdout
     return bool(found.strip())
 
 

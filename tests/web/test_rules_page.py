@@ -17,7 +17,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from real_server import bearer, serve
-from web_support import CHROMIUM, CHROMIUM_ARGS, EXAMPLE, XIAOLI, Server, new_key, upload
+from web_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    EXAMPLE,
+    XIAOLI,
+    Server,
+    new_key,
+    upload,
+)
 
 # A third call: the same two rules as examples/call-0001.txt fire again (nothing else).
 THIRD = "坐席：你搞错了吧，你必须先登录App才能查。\n客户：好吧。\n".encode()
@@ -140,12 +148,12 @@ def test_rules_page_over_http(http, keys, judged, server):
     with httpx.Client(base_url=server.url, timeout=30) as client:
         assert client.post("/web/login", data={"key": keys["analyst"]}).status_code == 303
         page = client.get("/web/rules").text
-    row = re.search(r'<tr data-rule="command.ni-bixu">(.*?)</tr>', page, re.S).group(1)
+    row = re.search(r'<tr data-rule="command.ni-bixu">(.*?)</tr>', page, re.DOTALL).group(1)
     assert '<td class="num hits">2</td>' in row and "50%" in row and "共 2 条" in row
-    blame = re.search(r'<tr data-category="blame">(.*?)</tr>', page, re.S).group(1)
+    blame = re.search(r'<tr data-category="blame">(.*?)</tr>', page, re.DOTALL).group(1)
     assert "—" in blame and "%" not in blame
     assert 'href="/web/rules" aria-current="page"' in page  # in the navigation
-    chart = re.search(r'<svg class="chart" data-chart="precision".*?</svg>', page, re.S).group(0)
+    chart = re.search(r'<svg class="chart" data-chart="precision".*?</svg>', page, re.DOTALL).group(0)
     assert "负起责任 (2)" in chart and "50%" in chart  # the category's Chinese name, in SVG text
 
 
