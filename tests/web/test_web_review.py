@@ -112,6 +112,7 @@ def test_jump_through_a_60_turn_call_with_the_keyboard(open_page, review_calls):
         card = page.locator(f"#flag-{flag_id}")
         expect(card).to_have_class(re.compile(r"\bcurrent\b"))
         expect(page.locator("#flag-pos")).to_have_text(f"第 {n} / {len(flags)} 处")
+        expect(page.locator("mark.current")).to_have_attribute("data-flags", re.compile(flag_id))
         assert _in_view(page, card), n  # scrolled to, on a call many screens long
     last = page.locator(f"#flag-{in_order[-1]}")
     page.keyboard.press("k")

@@ -62,6 +62,10 @@
       current = i;
       const target = card(i);
       target.classList.add("current");
+      const id = links[i].dataset.flagId;
+      for (const m of document.querySelectorAll("mark[data-flags]")) { // its words in the turn too
+        m.classList.toggle("current", m.dataset.flags.split(" ").includes(id));
+      }
       links[i].classList.add("current");
       target.setAttribute("tabindex", "-1");
       target.scrollIntoView({ block: "center" });
