@@ -21,6 +21,11 @@ def add_commands(sub, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     from analyzer.model import HuashuError
 
+    if getattr(args, "verdicts", None):  # a bad verdicts file fails now, not after minutes of set-up
+        from .verdicts import verdict_examples
+
+        for path in args.verdicts:
+            verdict_examples(path)
     try:
         from .train import run_from_args
     except ImportError as exc:

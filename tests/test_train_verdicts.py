@@ -122,3 +122,16 @@ def test_huashu_train_takes_verdicts_files():
     add_arguments(p)
     args = p.parse_args(["--verdicts", "a.jsonl", "--verdicts", "b.csv"])
     assert args.verdicts == ["a.jsonl", "b.csv"]
+
+
+def test_huashu_train_refuses_a_bad_verdicts_file_at_once(tmp_path):
+    """One line naming file and line, exit status 2, before any model is loaded."""
+    import subprocess
+    import sys
+
+    path = write_jsonl(tmp_path / "v.jsonl", [ROWS[0], {**ROWS[1], "verdict": "perhaps"}])
+    done = subprocess.run([sys.executable, "-m", "analyzer.cli", "train", "--verdicts", str(path)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"huashu: 错误 / error: {path}:2: verdict 须为 confirmed/dismissed/added / unknown verdict 'perhaps'"]
