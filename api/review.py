@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from analyzer.lexicon import load_categories
@@ -247,9 +247,14 @@ def decide(session: Session, dispute: Dispute, key: ApiKey, decision: str, note:
     dispute left, the call back to ``reviewed``."""
     if decision not in DECISIONS:
         raise ApiError(422, "invalid_decision", "决定须为 upheld 或 overturned / decision must be upheld or overturned")
-    if dispute.status != "open":
+    # one conditional UPDATE: of two supervisors deciding at once, one wins, the other gets 409
+    decided = session.execute(
+        update(Dispute).where(Dispute.id == dispute.id, Dispute.status == "open")
+        .values(status=decision, decided_by=key.id, decided_at=now(), decision_note=note)
+        .execution_options(synchronize_session=False))
+    if decided.rowcount == 0:
         raise ApiError(409, "dispute_decided", "该申诉已处理 / this dispute has been decided")
-    dispute.status, dispute.decided_by, dispute.decided_at, dispute.decision_note = decision, key.id, now(), note
+    session.refresh(dispute)
     flag = session.get(StoredFlag, dispute.flag_id)
     transcript = transcript_of_flag(session, flag)
     audit(session, key, "dispute_decided", f"dispute:{dispute.id}", flag=flag.id, transcript=transcript.id,

@@ -270,3 +270,28 @@ def test_the_cli_links_an_agent_key_to_its_agent(server, http):
     for bad in (("--role", "agent", "--agent-id", "小美"), ("--role", "analyst", "--agent-id", "id:1")):
         r = _huashu(server, "keys", "create", "--name", "x", *bad)
         assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--agent-id" in r.stderr, r.stderr
+
+
+def test_two_supervisors_deciding_one_dispute_at_once_one_wins(http, keys, server, agent_key, lin):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    flag = _flag(lin, "你搞错了")
+    r = http.post(f"/v1/flags/{flag['id']}/disputes", headers=bearer(agent_key), json={"comment": "我在澄清单号"})
+    assert r.status_code == 201, r.text
+    dispute_id = r.json()["id"]
+    _, other_sup = new_key(http, server.admin_key, "supervisor", "李主管 (tests)")
+
+    def decide(args):
+        key, decision = args
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            return c.post(f"/v1/disputes/{dispute_id}/decision", headers=bearer(key), json={"decision": decision})
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(decide, [(keys["supervisor"], "upheld"), (other_sup, "overturned")]))
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    winner = next(a for a in answers if a.status_code == 200).json()
+    decided = [d for d in http.get("/v1/disputes?status=all", headers=bearer(keys["supervisor"])).json()
+               if d["id"] == dispute_id]
+    assert decided[0]["status"] == winner["status"] and decided[0]["decided_by"] == winner["decided_by"]
