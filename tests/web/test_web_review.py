@@ -191,6 +191,8 @@ def test_supervisor_reviews_agent_disputes_supervisor_decides(open_page, review_
     at = turn["text"].index("我沒辦法")
     assert not any((f["start"], f["end"], f["category"]) == (at, at + 4, "refusal") for f in turn["flags"])
     refusals = sum(f["category"] == "refusal" for t in lin["turns"] for f in t["flags"])
+    _select_text(page, 3, "态度")  # a customer's words are not the agent's trigger: nothing offered
+    expect(page.locator("#add-flag")).to_be_hidden()
     _select_text(page, 4, "我沒辦法")
     expect(page.locator("#add-flag")).to_be_visible()
     expect(page.locator("#add-flag-text")).to_have_text("我沒辦法")

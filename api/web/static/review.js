@@ -165,6 +165,8 @@
     });
     document.getElementById("add-flag-save").addEventListener("click", async () => {
       if (!picked) return;
+      const save = document.getElementById("add-flag-save");
+      save.disabled = true;
       say(status, T("verdict.saving"));
       try {
         const note = document.getElementById("add-flag-note").value.trim();
@@ -175,6 +177,7 @@
         reloadAt("flag-" + flag.id);
       } catch (err) {
         say(status, err.message, true);
+        save.disabled = false;
       }
     });
   }
@@ -193,12 +196,15 @@
         const status = form.querySelector(".status");
         const comment = form.querySelector("textarea").value.trim();
         if (!comment) return say(status, T("dispute.empty"), true);
+        const send = form.querySelector("button[type=submit]");
+        send.disabled = true; // one dispute per click
         say(status, T("verdict.saving"));
         try {
           await post(`/v1/flags/${encodeURIComponent(card.dataset.flagId)}/disputes`, { comment });
           reloadAt("flag-" + card.dataset.flagId);
         } catch (err) {
           say(status, err.message, true);
+          send.disabled = false;
         }
       });
     }
