@@ -26,7 +26,16 @@ from analyzer.resources import CORPORA
 
 from . import store
 from .errors import ApiError
-from .tables import ApiKey, AuditEntry, Dispute, StoredFlag, StoredTranscript, StoredTurn, Verdict, now
+from .tables import (
+    ApiKey,
+    AuditEntry,
+    Dispute,
+    StoredFlag,
+    StoredTranscript,
+    StoredTurn,
+    Verdict,
+    now,
+)
 
 REASONS_FILE = CORPORA / "review_reasons.yaml"
 STATUSES = ("new", "reviewed", "disputed")
@@ -268,7 +277,7 @@ def decide(session: Session, dispute: Dispute, key: ApiKey, decision: str, note:
 
 
 def dispute_view(d: Dispute, keys: dict[int, ApiKey]) -> dict[str, Any]:
-    ref = lambda kid: {"id": kid, "name": keys[kid].name} if kid in keys else None  # noqa: E731
+    ref = lambda kid: {"id": kid, "name": keys[kid].name} if kid in keys else None
     return {"id": d.id, "flag_id": d.flag_id, "comment": d.comment, "at": d.at, "status": d.status,
             "key": ref(d.key_id), "decided_by": ref(d.decided_by) if d.decided_by else None,
             "decided_at": d.decided_at, "decision_note": d.decision_note}

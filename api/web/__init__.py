@@ -13,9 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from .. import deps
-from . import rules
-from . import exports
-from . import review
+from . import exports, review, rules
 from .pages import EXCEPTION_HANDLERS, router
 from .session import bearer_or_cookie_key
 

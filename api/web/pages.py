@@ -369,7 +369,8 @@ def call_page(request: Request, transcript_id: str, web: CallViewer) -> Response
     page = data.page_number(request.query_params.get("page"))
     with request.app.state.sessions() as session:
         found = store.get_transcript_page(session, transcript_id, (page - 1) * TURNS_PER_PAGE, TURNS_PER_PAGE)
-        from .review import call_context, may_view  # the review workflow's parts (imports this module)
+        # the review workflow's parts (api/web/review.py imports this module)
+        from .review import call_context, may_view
 
         if found is None or not may_view(web, found[0]):
             return render(request, "error.html", web, status=404, title=t("error.notfound.title"),

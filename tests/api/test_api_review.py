@@ -208,7 +208,7 @@ def test_status_dispute_and_decision_round_trip(http, keys, lin, other, agent_ke
     assert http.post(f"/v1/flags/{flag['id']}/disputes", headers=bearer(agent_key),
                      json={"comment": "   "}).status_code in (409, 422)
 
-    status = http.get(f"/v1/me/calls", headers=bearer(agent_key)).json()
+    status = http.get("/v1/me/calls", headers=bearer(agent_key)).json()
     assert next(c for c in status if c["id"] == lin["id"])["status"] == "disputed"
     # a disputed call cannot be marked reviewed before its disputes are decided
     assert http.post(f"/v1/transcripts/{lin['id']}/status", headers=sup, json={"status": "reviewed"}).status_code == 409

@@ -227,7 +227,7 @@ def test_supervisor_reviews_agent_disputes_supervisor_decides(open_page, review_
     assert said["rewrite"]  # what to say instead, as the service proposed it
     expect(agent.locator("#my-flags tr", has_text="你搞错了").locator(".rw")).to_have_text(said["rewrite"])
     assert agent.goto(f"/web/calls/{other['id']}").status == 404  # another agent's call
-    agent.goto(f"/web/me")
+    agent.goto("/web/me")
     agent.locator('#my-flags tr[data-source="reviewer"]', has_text="我沒辦法").locator("a").click()
     expect(agent).to_have_url(re.compile(r"#flag-"))
     expect(agent.locator("button[data-verdict]")).to_have_count(0)
