@@ -25,7 +25,8 @@ Rules
    elsewhere it keeps its (low) fused confidence.
 3. A model-only hit: when no lexicon flag remains in the utterance, the category ``c != none``
    with the highest ``p[c]`` becomes a flag if ``p[c] >= threshold[c]`` (per-category thresholds
-   chosen on the dev split) and the lexicon did not find ``c``'s trigger words in a benign use
+   chosen on the dev split) and ``p[c] >= model_only_min`` (``corpora/lexicon/model_spans.yaml``,
+   chosen on the real dev part) and the lexicon did not find ``c``'s trigger words in a benign use
    (negated, quoted, reported, followed by a next step: ``analyzer.matcher.BENIGN_USE``; the
    utterance 这一步不是你必须做的 gets no ``command`` flag from the model). Its confidence is
    ``p[c]``, its source ``"model"``; its span must pass ``analyzer.span_rules`` (not only
@@ -122,6 +123,7 @@ class Policy:
     thresholds: dict[str, float]
     params: FusionParams = field(default_factory=FusionParams)
     gate: float | None = None
+    model_only_min: float = 0.0  # a model-only flag needs at least this (corpora/lexicon/model_spans.yaml)
 
     def threshold(self, category: str) -> float:
         return float(self.thresholds.get(category, 0.5))
@@ -151,7 +153,7 @@ class Policy:
         for c, i in col.items():
             if c != NONE and probs[i] > best_p:
                 best, best_p = c, float(probs[i])
-        if best is not None and best_p >= self.threshold(best) and best not in benign:
+        if best is not None and best_p >= max(self.threshold(best), self.model_only_min) and best not in benign:
             out.append(Decision(best, round(best_p, 4), "model"))
         return out
 
@@ -175,6 +177,7 @@ class Fuser:
         self._stored_embeddings = lexicon_embeddings or {}
         self._entry_vectors: dict[str, tuple[list[Entry], np.ndarray, np.ndarray]] | None = None
         self.span_rules = SpanRules.load(lexicon.checks)
+        policy.model_only_min = max(policy.model_only_min, self.span_rules.model_only_min)
 
     @classmethod
     def load(cls, lexicon: Lexicon, segmenter: Segmenter, artefact=None, cache_dir=None, classifier=None,
@@ -263,7 +266,7 @@ class Fuser:
         """The normalised clause holding a lexicon flag (its offsets are into the original)."""
         s = next((i for i, o in enumerate(norm.starts) if o >= flag.start), len(norm.text))
         e = next((i for i, o in enumerate(norm.ends) if o >= flag.end), len(norm.text) - 1) + 1
-        return self.span_rules.clause(norm.text, s, max(s, e))
+        return self.span_rules.clause(norm.text, s, max(s, e), self.span_rules.veto_reach)
 
     def _flag(self, text: str, norm: Normalized, lexicon_flags: list[Flag], d: Decision,
               script: str | None) -> Flag | None:

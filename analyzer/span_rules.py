@@ -29,6 +29,8 @@ class SpanRules:
     checks: Checks
     emoticon: re.Pattern[str] = re.compile(r"\[[^\[\]]{1,6}\]")
     veto_contexts: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    veto_reach: int = 10
+    model_only_min: float = 0.0
     veto_examples: tuple[str, ...] = ()
     veto_counter_examples: tuple[str, ...] = ()
     examples: tuple[dict[str, Any], ...] = ()
@@ -44,6 +46,8 @@ class SpanRules:
             blame_subjects=norm(raw["blame_subjects"]), blame_window=int(raw["blame_window"]),
             checks=checks, emoticon=re.compile(raw["emoticon_code"]),
             veto_contexts=tuple((name, re.compile(rx)) for name, rx in (raw.get("veto_contexts") or {}).items()),
+            veto_reach=int(raw.get("veto_reach", 10)),
+            model_only_min=float(raw.get("model_only_min", 0.0)),
             veto_examples=tuple(raw.get("veto_examples") or ()),
             veto_counter_examples=tuple(raw.get("veto_counter_examples") or ()),
             examples=tuple(raw.get("examples") or ()),
@@ -67,15 +71,19 @@ class SpanRules:
                 return False
         return True
 
-    def clause(self, text: str, start: int, end: int) -> str:
-        """The clause of the normalised ``text`` that holds [start, end)."""
+    def clause(self, text: str, start: int, end: int, reach: int | None = None) -> str:
+        """The clause of the normalised ``text`` that holds [start, end), at most ``reach``
+        characters either side of it when given."""
         breaks = set(self.checks.clause_breaks) - {" "}
         j = end
-        while j < len(text) and text[j] not in breaks:
+        while j < len(text) and text[j] not in breaks and (reach is None or j < end + reach):
             j += 1
         if j < len(text) and text[j] in "?？":
             j += 1  # a question keeps its mark
-        return text[self._clause_start(text, start):j].strip()
+        i = self._clause_start(text, start)
+        if reach is not None:
+            i = max(i, start - reach)
+        return text[i:j].strip()
 
     def veto_context(self, clause: str) -> str | None:
         """The name of the benign context ``clause`` is in (where the model may veto a lexicon

@@ -27,7 +27,7 @@ class StubClassifier:
     labels = LABELS
 
     def predict_proba(self, texts, batch_size=32):
-        out = np.full((len(texts), len(LABELS)), 0.01)
+        out = np.full((len(texts), len(LABELS)), 0.002)  # a hit: p ≈ 0.98, above the model-only floor
         for r, text in enumerate(texts):
             hit = next((c for c, cues in CUES.items() if any(k in text for k in cues)), None)
             out[r, LABELS.index(hit or "none")] = 0.9
