@@ -150,6 +150,7 @@ def test_rules_page_over_http(http, keys, judged, server):
         page = client.get("/web/rules").text
     row = re.search(r'<tr data-rule="command.ni-bixu">(.*?)</tr>', page, re.DOTALL).group(1)
     assert '<td class="num hits">2</td>' in row and "50%" in row and "共 2 条" in row
+    assert ">你必须</a>" in row and "避免下命令：" in row  # the rule by its words and principle, the id a tooltip
     blame = re.search(r'<tr data-category="blame">(.*?)</tr>', page, re.DOTALL).group(1)
     assert "—" in blame and "%" not in blame
     assert 'href="/web/rules" aria-current="page"' in page  # in the navigation
