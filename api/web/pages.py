@@ -39,6 +39,7 @@ from ..deps import LIVE_ROLES, PipelineDep, SettingsDep, role_allowed
 from ..live_sockets import OpenSocket
 from ..routes.live import CLOSE_UNAUTHORIZED, serve_tips
 from . import charts, data, drill, find, i18n
+from .review_call import call_context, may_view  # the call page's review parts
 from .session import (
     COOKIE,
     WebSession,
@@ -369,9 +370,6 @@ def call_page(request: Request, transcript_id: str, web: CallViewer) -> Response
     page = data.page_number(request.query_params.get("page"))
     with request.app.state.sessions() as session:
         found = store.get_transcript_page(session, transcript_id, (page - 1) * TURNS_PER_PAGE, TURNS_PER_PAGE)
-        # the review workflow's parts (api/web/review.py imports this module)
-        from .review import call_context, may_view
-
         if found is None or not may_view(web, found[0]):
             return render(request, "error.html", web, status=404, title=t("error.notfound.title"),
                           message=t("error.notfound.call"), home=home_for(web.key.role))

@@ -29,7 +29,7 @@ def _used_keys() -> set[str]:
         used |= set(re.findall(r"""\bt\(\s*['"]([\w.]+)['"]""", path.read_text(encoding="utf-8")))
     for path in (WEB / "static").glob("*.js"):
         used |= set(re.findall(r"""\bT\(\s*"([\w.]+)\"""", path.read_text(encoding="utf-8")))
-    for path in (WEB / "pages.py", WEB / "review.py"):
+    for path in (WEB / "pages.py", WEB / "review.py", WEB / "review_call.py"):
         used |= set(re.findall(r"""\bt\(\s*['"]([\w.]+)['"]""", path.read_text(encoding="utf-8")))
     return {key for key in used if not key.endswith(".")}  # prefixes are checked on their own
 
@@ -37,7 +37,7 @@ def _used_keys() -> set[str]:
 def _prefixes() -> set[str]:
     """Keys built at run time (``t('role.' ~ role)``, ``T("live." + state)``): their prefixes."""
     found = set()
-    for path in [*TEMPLATES.glob("*.html"), *(WEB / "static").glob("*.js"), WEB / "pages.py", WEB / "review.py"]:
+    for path in [*TEMPLATES.glob("*.html"), *(WEB / "static").glob("*.js"), WEB / "pages.py", WEB / "review.py", WEB / "review_call.py"]:
         found |= set(re.findall(r"""\b[tT]\(\s*f?['"]([\w.]+\.)(?:['"]|\{)""", path.read_text(encoding="utf-8")))
     return found
 
