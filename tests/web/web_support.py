@@ -26,6 +26,18 @@ XIAOLI = """\
 [00:00:55] 小李(客服)：感谢您的耐心，祝您生活愉快，再见！
 """.encode()
 
+# The calls the parity tests upload and analyse by command (test_report_parity, test_call_page_parity):
+# the example calls, 小李's call above, and a second call of 小李 (Traditional, with an emoji).
+XIAOLI_2 = """\
+[00:00:01] 小李(客服)：您好，歡迎致電順達快遞，請問有什麼可以幫您？
+[00:00:06] 客户：我想改一下收件地址
+[00:00:11] 小李(客服)：你必須先提供單號，不然我沒辦法查😅
+[00:00:20] 客户：單號是SD123，麻煩了
+[00:00:26] 小李(客服)：好的，已經幫您改好了，感謝您的耐心，再見！
+""".encode()
+PARITY_FILES = {p.name: p.read_bytes() for p in sorted((REPO / "examples").iterdir()) if p.suffix in (".txt", ".json")}
+PARITY_FILES.update({"xiaoli-1.txt": XIAOLI, "xiaoli-2.txt": XIAOLI_2})
+
 
 def new_key(http: httpx.Client, admin_key: str, role: str, name: str) -> str:
     r = http.post("/v1/keys", json={"name": name, "role": role}, headers=bearer(admin_key))
