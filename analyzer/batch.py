@@ -25,9 +25,12 @@ installed; no external resources); and ``calls/<name>.html``, each call's annota
 
 Who and when:
 
-- **agent**: the ``--meta`` file's ``agent``, else the call's agent speaker label (the most
-  frequent one); a bare role label (坐席, 客服, agent) is replaced by the employee number the agent
-  states (``工号1024``) when there is one.
+- **agent**: the call's agent as ``analyzer.callmeta`` reads it (name and employee id from the
+  speaker label, the export or the agent's self-introduction), the ``--meta`` file's ``agent``
+  (name) and ``employee_id`` over it; agents are grouped by ``callmeta.agent_key`` (employee id,
+  else name), as on the web dashboard, and shown as ``小林（工号1234）``.
+- **started_at** and **channel**: the call block's (``--meta`` columns ``started_at``,
+  ``channel`` override them); the date is the ``--meta`` date, else the call's start date.
 - **team** and **date**: the ``--meta`` file (a CSV with a ``file`` column and any of ``agent``,
   ``team``, ``date``; ``file`` is matched against the path as found, the path relative to the
   folder given, or the bare file name), else the path convention ``DIR/<team>/<date>/file``
@@ -112,9 +115,18 @@ def _preload(options: Options) -> str | None:
 # -- jobs ----------------------------------------------------------------------------------
 @dataclass
 class Meta:
-    agent: str | None = None
+    agent: str | None = None  # the agent's name
     team: str | None = None
     date: str | None = None
+    employee_id: str | None = None
+    started_at: str | None = None  # ISO 8601 (with offset, as callmeta.parse_started_at writes it)
+    channel: str | None = None  # chat or call
+
+    def given(self) -> dict[str, str]:
+        """The call metadata this row gives (``callmeta.GIVEN_FIELDS``)."""
+        values = {"agent_name": self.agent, "employee_id": self.employee_id, "started_at": self.started_at,
+                  "channel": self.channel}
+        return {k: v for k, v in values.items() if v}
 
 
 @dataclass
@@ -174,8 +186,11 @@ def _from_path(rel: Path) -> tuple[str | None, str | None]:
     return team, date
 
 
-def read_meta(path: str | os.PathLike[str]) -> dict[str, Meta]:
-    """The ``--meta`` CSV: a ``file`` column and any of ``agent``, ``team``, ``date``."""
+def read_meta(path: str | os.PathLike[str], timezone: str | None = None) -> dict[str, Meta]:
+    """The ``--meta`` CSV: a ``file`` column and any of ``agent``, ``employee_id``, ``team``,
+    ``date``, ``started_at``, ``channel``; a bad value is an error naming the file and line."""
+    from .callmeta import CHANNELS, parse_started_at
+
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -194,7 +209,17 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Meta]:
             date = iso_date(*m.groups()) if m else None
             if date is None:
                 raise HuashuError(f"{path}:{n}: 日期须为 YYYY-MM-DD / date must be YYYY-MM-DD: {row['date']!r}")
-        out[row["file"]] = Meta(agent=row.get("agent") or None, team=row.get("team") or None, date=date)
+        started = row.get("started_at") or None
+        if started:
+            try:
+                started = parse_started_at(started, timezone)
+            except ValueError as exc:
+                raise HuashuError(f"{path}:{n}: {exc}") from None
+        channel = (row.get("channel") or "").lower() or None
+        if channel and channel not in CHANNELS:
+            raise HuashuError(f"{path}:{n}: channel 须为 chat 或 call / channel must be chat or call: {row['channel']!r}")
+        out[row["file"]] = Meta(agent=row.get("agent") or None, team=row.get("team") or None, date=date,
+                                employee_id=row.get("employee_id") or None, started_at=started, channel=channel)
     return out
 
 
@@ -259,7 +284,7 @@ def analyse_job(job: Job, options: Options, state: Pipeline) -> dict[str, Any]:
     try:
         t = parse_transcript(job.data or b"", job.path, fmt=options.fmt, agent_labels=options.agent_labels,
                              customer_labels=options.customer_labels)
-        return call_result(job, state.analyze(t))
+        return call_result(job, state.analyze(t, given=job.meta.given()))
     except HuashuError as exc:
         return {"index": job.index, "error": {"file": job.path, "reason": str(exc)}}
     except Exception as exc:  # noqa: BLE001 (a bug on one file must not stop a run of thousands)
@@ -395,7 +420,7 @@ def run_report(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[s
     options = options or Options()
     started = time.perf_counter()
     jobs, missing = find_files(paths, exclude=[meta] if meta else [])
-    _attach_meta(jobs, read_meta(meta) if meta else {})
+    _attach_meta(jobs, read_meta(meta, (options or Options()).config.timezone) if meta else {})
     if not jobs and missing:
         raise HuashuError("没有可读的文件 / nothing to read: " + "; ".join(m["file"] for m in missing))
     out_dir = Path(out) if out is not None else None

@@ -45,9 +45,13 @@ def call_result(job: Any, a: CallAnalysis) -> dict[str, Any]:
     from .mood import mood_of
     from .report import to_html
 
+    from .callmeta import UNKNOWN_AGENT, agent_key, agent_label
+
     t, card, mood, summary = a.transcript, a.scorecard, a.mood, a.summary
-    agent = job.meta.agent or a.call["agent"]["name"]
-    date = job.meta.date or call_date(job.data or b"", t) or job.path_date
+    # the agent as every door names and groups it (analyzer.callmeta; --meta values are in a.call)
+    agent, key = agent_label(a.call.get("agent")) or UNKNOWN_AGENT, agent_key(a.call.get("agent"))
+    started = a.call.get("started_at")
+    date = job.meta.date or (started[:10] if started else None) or call_date(job.data or b"", t) or job.path_date
     team = job.meta.team or job.path_team
     link = f"calls/{slug(job.rel, job.path)}.html"
     agent_turns, customer_turns = t.agent_turns, t.customer_turns
@@ -65,6 +69,9 @@ def call_result(job: Any, a: CallAnalysis) -> dict[str, Any]:
         "script": t.script,
         "channel": card["channel"],
         "agent": agent,
+        "agent_key": key,
+        "employee_id": (a.call.get("agent") or {}).get("employee_id"),
+        "started_at": started,
         "team": team,
         "date": date,
         "turns": len(t.turns),
@@ -183,11 +190,26 @@ def build_tables(results: list[dict[str, Any]], missing: Sequence[dict[str, str]
         "calls": calls,
         "turns": turns,
         "flags": flags,
-        "agents": aggregate(calls, ["team", "agent"], categories),
+        "agents": agents_table(calls, categories),
         "teams": aggregate(calls, ["team"], categories),
         "days": aggregate(calls, ["date"], categories),
         "errors": errors,
     }
+
+
+def agents_table(calls, categories: Sequence[str] = ()):
+    """Per team and agent, the agent grouped by ``agent_key`` (``analyzer.callmeta``: employee id,
+    else name; the web's dashboard groups by the same key) and shown by name and employee id."""
+    if calls.empty or "agent_key" not in calls:
+        return aggregate(calls, ["team", "agent"], categories)
+    table = aggregate(calls, ["team", "agent_key"], categories)
+    named = calls.dropna(subset=["agent_key"]).groupby("agent_key")[["agent", "employee_id"]].first()
+    from .callmeta import UNKNOWN_AGENT
+
+    keys = [None if _missing(k) else k for k in table["agent_key"]]
+    table.insert(1, "agent", [named["agent"].get(k) if k is not None else UNKNOWN_AGENT for k in keys])
+    table.insert(2, "employee_id", [named["employee_id"].get(k) if k is not None else None for k in keys])
+    return table
 
 
 def aggregate(calls, keys: list[str], categories: Sequence[str] = ()):

@@ -145,6 +145,9 @@ def agent_key(call_agent: dict[str, Any] | None) -> str | None:
     return f"name:{name}"
 
 
+UNKNOWN_AGENT = "未识别坐席 / agent not identified"  # how reports and pages name calls without agent_key
+
+
 def agent_label(call_agent: dict[str, Any] | None) -> str | None:
     """How people read the agent: ``小林（工号1234）``, ``小林``, ``工号1234``, or None."""
     call_agent = call_agent or {}
@@ -182,7 +185,7 @@ def parse_started_at(text: str, timezone: str | None = None) -> str:
     try:
         parsed = datetime.fromisoformat(value.replace("/", "-"))
     except ValueError:
-        raise ValueError(f"开始时间须为 ISO 8601（如 2025-03-30 14:03:10）/ start time must be ISO 8601 "
+        raise ValueError(f"开始时间须为 ISO 8601（如 2025-03-30 14:03:10） / start time must be ISO 8601 "
                          f"(e.g. 2025-03-30 14:03:10): {value[:40]!r}") from None
     return with_offset(parsed, timezone)
 
@@ -241,11 +244,9 @@ def call_meta(t: Transcript, channel: str, *, timezone: str | None = None,
     given = {k: v for k, v in (given or {}).items() if v not in (None, "")}
     agent = agent_of(t)
     sources = {"agent": "transcript", "started_at": "transcript"}
-    if "agent_name" in given or "employee_id" in given:
-        if "agent_name" in given:
-            agent["name"] = normalize(str(given["agent_name"]).strip()).text
-        if "employee_id" in given:
-            agent["employee_id"] = str(given["employee_id"]).strip()
+    if "agent_name" in given or "employee_id" in given:  # the metadata says who: both fields from it
+        agent = {"name": normalize(str(given["agent_name"]).strip()).text if "agent_name" in given else None,
+                 "employee_id": str(given["employee_id"]).strip() if "employee_id" in given else None}
         sources["agent"] = "given"
     start = started_at(t, timezone)
     if "started_at" in given:

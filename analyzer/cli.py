@@ -139,7 +139,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         transcript = parse_transcript(sys.stdin.buffer.read(), "<stdin>", **options)
     else:
         transcript = read_transcript(args.file, **options)
-    analysis = _pipeline(args, model=not args.no_model).analyze(transcript)
+    pipeline = _pipeline(args, model=not args.no_model)
+    given = _given_meta(args.meta, args.file, pipeline.config.timezone) if args.meta else {}
+    analysis = pipeline.analyze(transcript, given=given)
     if args.format == "json":
         out = json.dumps(report.to_dict(analysis), ensure_ascii=False, indent=2) + "\n"
     elif args.format == "html":
@@ -155,6 +157,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(out)
     return 0
+
+
+def _given_meta(meta: str, file: str, timezone: str) -> dict[str, str]:
+    """The ``--meta`` CSV row of ``file`` (its path as given, or its name), as call metadata."""
+    from .batch import read_meta
+
+    rows = read_meta(meta, timezone)
+    row = rows.get(file) or rows.get(os.path.abspath(file)) or rows.get(Path(file).name)
+    return row.given() if row else {}
 
 
 # -- eval ----------------------------------------------------------------------------------
@@ -219,7 +230,8 @@ def add_report_parser(sub, parents: Sequence[argparse.ArgumentParser] = ()) -> a
                        help="批量报告 / batch report over files and folders of transcripts")
     p.add_argument("paths", nargs="+", metavar="PATH", help="transcript files or folders (recursive)")
     p.add_argument("--out", required=True, metavar="DIR", help="输出文件夹 / output folder")
-    p.add_argument("--meta", metavar="CSV", help="file→agent/team/date mapping (columns file, agent, team, date)")
+    p.add_argument("--meta", metavar="CSV", help="file→agent/team/date mapping (columns file, agent, employee_id, "
+                                                 "team, date, started_at, channel)")
     p.add_argument("--workers", type=int, metavar="N", help="run on a local Dask cluster of N worker processes")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (e.g. tcp://10.0.0.5:8786)")
     p.add_argument("--chunk-size", type=int, default=32, help="files per Dask task (default 32)")
@@ -274,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="transcript file, or - for stdin")
     p.add_argument("--format", choices=("json", "text", "html"), default="json")
     p.add_argument("--out", metavar="PATH", help="写入文件 / write to a file instead of stdout")
+    p.add_argument("--meta", metavar="CSV", help="通话元数据 / call metadata CSV (columns file, agent, employee_id, "
+                                                 "started_at, channel), as for huashu report")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("eval", parents=[lex], help="在标注集上评测 / evaluate on a labelled set")

@@ -810,7 +810,10 @@ def _builtin_role(label: str) -> str | None:
 
 
 def _compound_role(label: str) -> str | None:
-    """A role word with a name or a shop: 客服 小林, 客服-小林, 小林|客服, 客服小林, 某某旗舰店:小美."""
+    """A role word with a name or a shop: 客服 小林, 客服-小林, 小林|客服, 客服小林, 某某旗舰店:小美.
+    Only a short label without brackets: "[1111…] 客户" is a broken time, not a name."""
+    if len(label.strip()) > _MAX_LABEL_CHARS or re.search(r"[\[\]【】]", label):
+        return None
     parts = [p for p in _LABEL_PARTS.split(label.strip()) if p]
     if len(parts) > 1:
         for part in parts:
@@ -901,12 +904,13 @@ def _two_party(rows: list[_Row], roles: _Roles, source: str, chat_export: bool) 
         return {unknown[0]: other}
     if not known:
         label, line = unknown[0], speakers[unknown[0]]
-        names = "、".join(_shown(s, 20) for s in list(speakers)[:4])
+        shown = [_shown(s, 20) for s in list(speakers)[:4]]
+        names, names_en = "、".join(shown), ", ".join(shown)
         raise _fail(
             f"无法判断说话人“{_shown(label)}”的角色：本文件的说话人（{names}）都认不出是坐席还是客户；"
             "双方对话中须有一方能认出（如“客服”“坐席”、工号、店铺名或“客户”），"
             "或用 --agent-label / --customer-label 指定 / "
-            f"cannot tell the role of speaker \"{_shown(label)}\": none of the speakers ({names}) is "
+            f"cannot tell the role of speaker \"{_shown(label)}\": none of the speakers ({names_en}) is "
             "recognisable as agent or customer; in a two-party export one side must be (客服, 坐席, an "
             "employee number, a shop name, or 客户), or use --agent-label / --customer-label",
             source,

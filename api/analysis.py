@@ -65,6 +65,7 @@ def check_budget(transcript: Transcript, settings: Settings, name: str) -> None:
 def analyze_upload(
     pipeline: Pipeline, settings: Settings, data: bytes, name: str, *,
     fmt: str | None, agent_labels: Sequence[str], customer_labels: Sequence[str],
+    given: dict[str, str] | None = None,
 ) -> CallAnalysis:
     """Parse, mask (when ``settings.mask_pii``) and analyse an uploaded file (``Pipeline.analyze``,
     as ``huashu analyze`` does); 422 if unreadable."""
@@ -85,7 +86,7 @@ def analyze_upload(
                 422, "text_too_long",
                 f"{where}: 一句话最多 {limit} 个字符 / an utterance may have at most {limit} characters",
             )
-    return pipeline.analyze(transcript)
+    return pipeline.analyze(transcript, given=given)
 
 
 def build_pipeline(settings: Settings) -> tuple[Pipeline, str]:

@@ -57,6 +57,8 @@ class UploadJob:
     team: str | None = None
     idempotency_key: str | None = None
     digest: str = ""
+    content_sha256: str = ""  # sha256 of the uploaded bytes: the same file uploaded twice is stored once
+    given: tuple[tuple[str, str], ...] = ()  # call metadata from the form (agent_name, employee_id, started_at, channel)
 
 
 class ClientGone(Exception):
@@ -101,7 +103,7 @@ def _serve(conn: Any, settings: Settings) -> None:
         try:
             analysis = analyze_upload(
                 pipeline, settings, job.data, job.name, fmt=job.fmt,
-                agent_labels=job.agent_labels, customer_labels=job.customer_labels,
+                agent_labels=job.agent_labels, customer_labels=job.customer_labels, given=dict(job.given),
             )
         except ApiError as exc:
             conn.send(("refused", exc.status_code, exc.code, exc.message))

@@ -153,9 +153,11 @@ def end_web_session(session: Session, token: str) -> StoredSession | None:
 # -- transcripts -------------------------------------------------------------------------------
 def save_transcript(
     session: Session, analysis: CallAnalysis, *, uploaded_by: int, masked: bool, team: str | None = None,
+    content_sha256: str | None = None,
 ) -> StoredTranscript:
     """Add an analysed call with its turns and flags (flushed turn by turn; not committed). What the
-    pipeline computed (summary, scorecard, call) is stored as it is, never computed again."""
+    pipeline computed (summary, scorecard, call) is stored as it is, never computed again; the call's
+    agent key and start go to their columns (``call_columns``), for grouping and date filters."""
     transcript = analysis.transcript
     if masked:  # the team is free text typed at upload: masked like the transcript (analyzer.privacy)
         team = mask_optional(team)
@@ -163,7 +165,9 @@ def save_transcript(
         source=transcript.source, format=transcript.format, encoding=transcript.encoding,
         script=transcript.script, uploaded_by=uploaded_by, masked=masked,
         summary=analysis.summary, scorecard=analysis.scorecard, call=analysis.call, team=team,
+        content_sha256=content_sha256 or None,
     )
+    stored.agent_key, stored.started_at = call_columns(analysis.call)
     session.add(stored)
     session.flush()
     for turn in transcript.turns:
@@ -183,6 +187,23 @@ def save_transcript(
         session.add(row)
         session.flush()
     return stored
+
+
+def call_columns(call: dict | None) -> tuple[str | None, datetime | None]:
+    """``transcripts.agent_key`` and ``started_at`` of a call block: ``analyzer.callmeta.agent_key``
+    (one rule for the web, the API and batch reports) and the start as an aware datetime."""
+    from analyzer.callmeta import agent_key
+
+    call = call or {}
+    start = call.get("started_at")
+    try:
+        started = datetime.fromisoformat(start) if isinstance(start, str) else None
+    except ValueError:
+        started = None
+    if started is not None and started.tzinfo is None:
+        started = None  # callmeta always writes an offset; a start without one is not trusted
+    agent = call.get("agent")
+    return agent_key(agent if isinstance(agent, dict) else None), started
 
 
 def get_transcript(session: Session, transcript_id: str) -> StoredTranscript | None:

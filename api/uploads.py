@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from analyzer.model import CallAnalysis
@@ -12,6 +13,7 @@ from analyzer.model import CallAnalysis
 from . import store, views
 from .errors import ApiError, not_found
 from .schemas import TranscriptOut
+from .tables import StoredTranscript
 
 if TYPE_CHECKING:  # pragma: no cover
     from .jobs import UploadJob
@@ -41,7 +43,8 @@ def store_upload(sessions, analysis: CallAnalysis, job: UploadJob) -> tuple[int,
     """Store an analysed call (and its idempotency key) in one transaction; the status and the
     encoded first page to answer with. Runs in the analysis worker (api/jobs.py)."""
     with sessions() as session:
-        stored = store.save_transcript(session, analysis, uploaded_by=job.uploader_id, masked=job.masked, team=job.team)
+        stored = store.save_transcript(session, analysis, uploaded_by=job.uploader_id, masked=job.masked, team=job.team,
+                                       content_sha256=job.content_sha256)
         try:
             if job.idempotency_key:
                 store.add_upload_key(session, job.uploader_id, job.idempotency_key, job.digest, stored.id)
@@ -54,6 +57,19 @@ def store_upload(sessions, analysis: CallAnalysis, job: UploadJob) -> tuple[int,
             return 200, replay
         session.expunge_all()
         return 201, encode(page_view(session, stored.id, 0, TURN_LIMIT))
+
+
+def find_duplicate(sessions, content_sha256: str) -> tuple[str, bytes] | None:
+    """The stored call with these exact bytes (the oldest), as ``(id, encoded first page)``; None
+    if there is none. Uploaders (supervisors, admins) see every stored call, so any one counts."""
+    with sessions() as session:
+        found = session.scalar(
+            select(StoredTranscript.id).where(StoredTranscript.content_sha256 == content_sha256)
+            .order_by(StoredTranscript.created_at, StoredTranscript.id).limit(1)
+        )
+        if found is None:
+            return None
+        return found, encode(page_view(session, found, 0, TURN_LIMIT))
 
 
 def encode(view: dict[str, Any]) -> bytes:

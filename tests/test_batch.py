@@ -15,6 +15,7 @@ import pytest
 
 from analyzer.batch import Options, find_files, run_report
 from analyzer.batch_report import TABLES
+from analyzer.callmeta import UNKNOWN_AGENT
 from analyzer.model import HuashuError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -111,7 +112,8 @@ def test_meta_file_and_dates_from_timestamps(tmp_path):
     meta = tmp_path / "meta.csv"
     meta.write_text("file,agent,team,date\nc.txt,王芳,二组,2025-01-31\n", encoding="utf-8")
     calls = run_report([folder], None, options=OPTIONS, meta=meta, progress=False).tables["calls"].set_index("file")
-    assert calls.loc["a.txt", "date"] == "2025-04-02" and calls.loc["a.txt", "agent"] == "坐席"
+    # a bare 坐席 names no agent (analyzer.callmeta: one rule with the web)
+    assert calls.loc["a.txt", "date"] == "2025-04-02" and calls.loc["a.txt", "agent"] == UNKNOWN_AGENT
     assert calls.loc["b-2025-05-06.txt", "date"] == "2025-05-06"
     assert tuple(calls.loc["c.txt", ["agent", "team", "date"]]) == ("王芳", "二组", "2025-01-31")
     # without the meta file, the bare label gives way to the employee number stated
@@ -190,3 +192,34 @@ def test_report_with_customer_sentiment(corpus, tmp_path):
     assert report.tables["agents"]["satisfaction_mean"].notna().all()
     page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
     assert "customer mood through the call" in page and "sentiment: baseline" in page
+
+
+def test_agents_are_grouped_by_employee_id_then_name(tmp_path):
+    """One rule with the web (analyzer.callmeta.agent_key): two labels with one employee id are one
+    agent; names in labels and self-introductions are agents; bare role labels are none; the --meta
+    file's employee_id, started_at and channel override the transcript's."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("客服：您好，工号1234为您服务。\n客户：你好。\n", encoding="utf-8")
+    (folder / "b.txt").write_text("坐席：您好，我的工號是1234。\n客戶：你好。\n", encoding="utf-8")
+    (folder / "c.txt").write_text("【客服-小林】您好😊\n【客户】在吗\n", encoding="utf-8")
+    (folder / "d.txt").write_text("Agent：您好。\n客户：你好。\n", encoding="utf-8")
+    (folder / "e.txt").write_text("agent：您好。\n客户：你好。\n", encoding="utf-8")
+    (folder / "f.txt").write_text("客服小林 2025-03-30 14:03:10\n亲，在的\n买家 2025-03-30 14:04:10\n好\n", encoding="utf-8")
+    report = run_report([folder], None, options=OPTIONS, progress=False)
+    agents = report.tables["agents"].set_index("agent")
+    assert dict(agents["calls"]) == {"工号1234": 2, "小林": 2, UNKNOWN_AGENT: 2}
+    assert agents.loc["工号1234", "agent_key"] == "id:1234" and agents.loc["小林", "agent_key"] == "name:小林"
+    calls = report.tables["calls"].set_index("file")
+    assert calls.loc["f.txt", "started_at"] == "2025-03-30T14:03:10+08:00" and calls.loc["f.txt", "date"] == "2025-03-30"
+    assert calls.loc["f.txt", "channel"] == "chat"
+
+    meta = tmp_path / "meta.csv"
+    meta.write_text("file,agent,employee_id,started_at,channel\nd.txt,王芳,5678,2025-02-01 08:00,chat\n", encoding="utf-8")
+    calls = run_report([folder], None, options=OPTIONS, meta=meta, progress=False).tables["calls"].set_index("file")
+    d = calls.loc["d.txt"]
+    assert (d["agent"], d["agent_key"], d["started_at"], d["date"], d["channel"]) == (
+        "王芳（工号5678）", "id:5678", "2025-02-01T08:00:00+08:00", "2025-02-01", "chat")
+    meta.write_text("file,started_at\nd.txt,someday\n", encoding="utf-8")
+    with pytest.raises(HuashuError, match=r"meta.csv:2: .*start time must be ISO 8601"):
+        run_report([folder], None, options=OPTIONS, meta=meta, progress=False)

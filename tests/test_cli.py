@@ -103,7 +103,7 @@ def test_analyze_text_and_html(tmp_path):
     [
         (b"", "empty"),
         (bytes(range(256)) * 8, "encoding"),
-        ("张女士：你好\n坐席：您好\n".encode(), ":1:"),
+        ("张女士：你好\n小王：您好\n".encode(), ":1:"),  # no side recognisable (the two-party rule needs one)
     ],
 )
 def test_analyze_errors_are_one_line(tmp_path, content, expect):

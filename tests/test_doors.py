@@ -18,6 +18,7 @@ import pytest
 from real_server import serve
 
 from analyzer.batch import Options, run_report
+from analyzer.callmeta import UNKNOWN_AGENT, agent_key, agent_label
 from analyzer.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,7 +84,12 @@ def test_cli_upload_and_report_agree(path, server, report):
     assert row["satisfaction"] == summary["satisfaction"]
     assert row["escalations"] == len(summary["escalations"])
     assert row["scorecard_score"] == card["score"] and row["channel"] == card["channel"]
-    assert row["agent"] == cli["call"]["agent"]["name"]
+    def cell(name):  # a table's NaN is the analysis's null
+        return row[name] if row[name] == row[name] else None
+
+    assert cell("agent") == (agent_label(cli["call"]["agent"]) or UNKNOWN_AGENT)
+    assert cell("agent_key") == agent_key(cli["call"]["agent"])
+    assert cell("started_at") == cli["call"]["started_at"]
     for item in card["items"]:
         got = row[f"sc_{item['id']}_passed"]
         assert (None if got != got else got) == item["passed"], item["id"]  # NaN: not applicable
@@ -94,3 +100,29 @@ def test_cli_upload_and_report_agree(path, server, report):
     mine = flags[flags["call_id"] == row["call_id"]]
     assert sorted(zip(mine["turn"], mine["start"], mine["rule"])) == sorted(
         (t["index"], f["start"], f["rule"]) for t in cli["turns"] for f in t["flags"])
+
+
+def test_the_web_dashboard_and_the_batch_report_count_agents_alike(server, report):
+    """One agent rule (``analyzer.callmeta.agent_key``) for the web and batch: per agent, the same
+    calls, agent turns and flags. Every example is uploaded (again: a duplicate is answered with the
+    call stored before, so this test does not depend on the order tests run in)."""
+    from sqlalchemy.orm import Session
+
+    from api.db import create_db_engine
+    from api.web import data
+
+    with httpx.Client(base_url=server.url, timeout=120,
+                      headers={"Authorization": f"Bearer {server.admin_key}"}) as http:
+        for path in EXAMPLES:
+            assert http.post("/v1/transcripts", files={"file": (path.name, path.read_bytes())}).status_code in (200, 201)
+    engine = create_db_engine(server.database_url)
+    try:
+        with Session(engine) as session:
+            dash = data.dashboard(session)
+    finally:
+        engine.dispose()
+    web = {s.key or None: (s.name, s.calls, s.agent_turns, s.flags) for s in dash.agents}
+    batch = {(None if k != k else k): (name, n, turns, flags)
+             for k, name, n, turns, flags in report.tables["agents"][
+                 ["agent_key", "agent", "calls", "agent_turns", "flags"]].itertuples(index=False)}
+    assert web == batch and len(web) >= 2

@@ -208,3 +208,30 @@ def test_given_metadata_overrides_the_transcript():
     assert m["evidence"]["agent"] == "given" and m["evidence"]["started_at"] == "given"
     with pytest.raises(ValueError, match="start time must be ISO 8601"):
         parse_started_at("yesterday")
+
+
+def test_huashu_analyze_json_has_the_call_block_and_takes_a_meta_file(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    meta = tmp_path / "meta.csv"
+    meta.write_text("file,agent,employee_id,channel\nwecom.txt,林晓,9001,call\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
+    repo = Path(__file__).resolve().parents[1]
+
+    def analyze(*extra):
+        r = subprocess.run([sys.executable, "-m", "analyzer.cli", "analyze", str(EXPORTS / "wecom.txt"), "--no-model",
+                            "--sentiment", "none", "--format", "json", *extra],
+                           capture_output=True, text=True, timeout=300, env=env, cwd=repo)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    call = analyze()["call"]
+    assert call["agent"] == {"name": "小林", "employee_id": "1234"}
+    assert (call["started_at"], call["channel"]) == ("2025-03-30T14:03:10+08:00", "chat")
+    out = analyze("--meta", str(meta))
+    assert out["call"]["agent"] == {"name": "林晓", "employee_id": "9001"}
+    assert out["call"]["channel"] == out["scorecard"]["channel"] == "call"  # given: scored as a call
+    assert out["call"]["evidence"]["agent"] == "given"

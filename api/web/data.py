@@ -2,7 +2,9 @@
 verdicts export. Read-only; writes go through the ``/v1`` endpoints.
 
 Where the data comes from:
-- agent: the speaker label of a call's agent turns (the most frequent one is "the" agent);
+- agent: the call's agent key (``transcripts.agent_key``, ``analyzer.callmeta.agent_key``: employee
+  id, else name), shown by name and employee id; the call list's ``agent`` column still names the
+  main speaker label;
 - team: a ``team`` column on transcripts when the schema has one (else every team is unknown);
 - satisfaction, escalations, mood: the stored ``summary`` (``analyzer/mood.py``):
   ``satisfaction`` in [0, 1] or null, ``escalations`` a list of events, ``mood`` the series of
@@ -17,11 +19,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 from urllib.parse import urlencode
 
 from sqlalchemy import and_, exists, false, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from analyzer.callmeta import UNKNOWN_AGENT, agent_key, agent_label
 from analyzer.mood import mood_of as analyzer_mood_of
 
 from ..tables import ApiKey, Dispute, StoredFlag, StoredTranscript, StoredTurn, Verdict
@@ -171,15 +175,26 @@ class CallPage:
     pages: int
 
 
-def _day_start(d: date) -> datetime:
-    return datetime(d.year, d.month, d.day, tzinfo=UTC)
+DAY_ZONE = ZoneInfo("Asia/Shanghai")  # the default of Config.timezone; pages pass the service's
 
 
-def _window(query, date_from: date | None, date_to: date | None):
-    if date_from:
-        query = query.where(StoredTranscript.created_at >= _day_start(date_from))
+def call_time():
+    """When a call happened: its start (``started_at``, from the transcript or given), else its upload."""
+    return func.coalesce(StoredTranscript.started_at, StoredTranscript.created_at)
+
+
+def _day_start(d: date, zone: ZoneInfo | None = None) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=zone or UTC)
+
+
+def _window(query, date_from: date | None, date_to: date | None, zone: ZoneInfo | None = None):
+    """Calls whose day (``call_time`` in ``zone``; the upload's UTC day when no zone is given, as
+    the call list has it) is within the dates."""
+    when = call_time() if zone is not None else StoredTranscript.created_at
+    if date_from and date_from > date(1, 1, 2):  # 0001-01-01 in a zone east of UTC is before year 1: no bound
+        query = query.where(when >= _day_start(date_from, zone))
     if date_to and date_to < date.max:  # 9999-12-31 has no next day: no upper bound then
-        query = query.where(StoredTranscript.created_at < _day_start(date_to + timedelta(days=1)))
+        query = query.where(when < _day_start(date_to + timedelta(days=1), zone))
     return query
 
 
@@ -291,6 +306,7 @@ class Stats:
     """Figures of one agent, one team, or everyone."""
 
     name: str
+    key: str = ""  # an agent's key (``call_agent``): what filters and links name it by
     calls: int = 0
     agent_turns: int = 0
     flags: int = 0
@@ -367,70 +383,84 @@ def _bucket(day: date, unit: str) -> date:
     return day - timedelta(days=day.weekday()) if unit == "week" else day
 
 
-def dashboard(
-    session: Session, *, agent: str = "", team: str = "", date_from: date | None = None, date_to: date | None = None
-) -> Dashboard:
-    """Per agent (speaker label) and per team: turns, flags and categories of their own turns;
-    the call-level figures (satisfaction, escalation, mood, scorecard) of the calls they led."""
-    team_col = team_column()
-    columns = [StoredTranscript.id, StoredTranscript.created_at, StoredTranscript.summary, StoredTranscript.scorecard]
-    calls = session.execute(_window(select(*columns, *([team_col] if team_col is not None else [])), date_from, date_to)).all()
-    ids = _window(select(StoredTranscript.id), date_from, date_to)
 
-    turns: dict[str, dict[str, int]] = defaultdict(dict)
-    for tid, speaker, n in session.execute(
-        select(StoredTurn.transcript_id, StoredTurn.speaker, func.count())
+
+def call_agent(stored_key: str | None, call: Mapping[str, Any] | None) -> tuple[str, str]:
+    """``(agent key, name shown)`` of a stored call: its ``agent_key`` column (filled at store time by
+    ``analyzer.callmeta.agent_key``, the rule batch reports use too), else the same rule over its
+    call block; ``("", UNKNOWN_AGENT)`` when the call names no agent (a bare 坐席/客服 is none)."""
+    agent = (call or {}).get("agent") if isinstance((call or {}).get("agent"), Mapping) else None
+    key = stored_key or agent_key(dict(agent) if agent else None) or ""
+    if not key:
+        return "", UNKNOWN_AGENT
+    name = agent_label(dict(agent) if agent else None)
+    if not name:
+        kind, _, value = key.partition(":")
+        name = f"工号{value}" if kind == "id" else value
+    return key, name
+
+
+def dashboard(
+    session: Session, *, agent: str = "", team: str = "", date_from: date | None = None, date_to: date | None = None,
+    zone: ZoneInfo | None = None,
+) -> Dashboard:
+    """Per agent and per team: calls, agent turns, flags and categories, and the call-level figures
+    (satisfaction, escalation, mood, scorecard). A call belongs to one agent, grouped by agent key
+    (``call_agent``: employee id, else name; never a bare role label); ``agent`` selects one by key
+    (or by the name shown). Days (filters, trend) are the call's start, else its upload, in ``zone``
+    (the service's time zone, default Asia/Shanghai)."""
+    zone = zone or DAY_ZONE
+    team_col = team_column()
+    when = call_time()
+    columns = [StoredTranscript.id, when, StoredTranscript.summary, StoredTranscript.scorecard,
+               StoredTranscript.agent_key, StoredTranscript.call]
+    calls = session.execute(_window(select(*columns, *([team_col] if team_col is not None else [])),
+                                    date_from, date_to, zone)).all()
+    ids = _window(select(StoredTranscript.id), date_from, date_to, zone)
+
+    turns: dict[str, int] = {}
+    for tid, n in session.execute(
+        select(StoredTurn.transcript_id, func.count())
         .where(StoredTurn.transcript_id.in_(ids), StoredTurn.role == "agent")
-        .group_by(StoredTurn.transcript_id, StoredTurn.speaker)
+        .group_by(StoredTurn.transcript_id)
     ):
-        turns[tid][speaker] = n
-    flags: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
-    for tid, speaker, category, n in session.execute(
-        select(StoredTurn.transcript_id, StoredTurn.speaker, StoredFlag.category, func.count())
+        turns[tid] = n
+    flags: dict[str, Counter] = defaultdict(Counter)
+    for tid, category, n in session.execute(
+        select(StoredTurn.transcript_id, StoredFlag.category, func.count())
         .join(StoredFlag, StoredFlag.turn_id == StoredTurn.id)
         .where(StoredTurn.transcript_id.in_(ids), StoredTurn.role == "agent")
-        .group_by(StoredTurn.transcript_id, StoredTurn.speaker, StoredFlag.category)
+        .group_by(StoredTurn.transcript_id, StoredFlag.category)
     ):
-        flags[tid][speaker][category] += n
+        flags[tid][category] += n
 
     overall = Stats(name="")
     by_agent: dict[str, Stats] = {}
     by_team: dict[str, Stats] = {}
     labels: dict[str, dict[str, str]] = {}
     series: dict[date, list[int]] = defaultdict(lambda: [0, 0])  # bucket -> [flags, agent turns]
-    days = [c[1].date() for c in calls]
+    days = [_local_day(c[1], zone) for c in calls]
     unit = "day" if days and (max(days) - min(days)).days <= 31 else "week"
 
-    for call in calls:
-        tid, created, summary, scorecard = call[0], call[1], call[2] or {}, call[3] or {}
-        call_team = (call[4] or None) if team_col is not None else None
+    for call, day in zip(calls, days, strict=True):
+        tid, summary, scorecard = call[0], call[2] or {}, call[3] or {}
+        key, name = call_agent(call[4], call[5])
+        call_team = (call[6] or None) if team_col is not None else None
         labels.update(scorecard_labels(scorecard))
-        speakers = turns.get(tid, {})
-        lead = main_agent(speakers)
-        groups = [overall] + ([by_team.setdefault(call_team, Stats(name=call_team))] if call_team else [])
+        agent_stats = by_agent.setdefault(key, Stats(name=name, key=key))
+        groups = [overall, agent_stats] + ([by_team.setdefault(call_team, Stats(name=call_team))] if call_team else [])
+        found, n = flags[tid], turns.get(tid, 0)
         for stats in groups:
             stats.calls += 1
             stats.add_call(summary, scorecard)
-        for speaker, n in speakers.items():
-            found = flags[tid][speaker]
-            stats = by_agent.setdefault(speaker, Stats(name=speaker))
-            if speaker == lead:
-                stats.calls += 1
-                stats.add_call(summary, scorecard)
-            for target in [stats, *groups]:
-                target.agent_turns += n
-                target.flags += sum(found.values())
-                target.categories.update(found)
-        if agent:
-            wanted = [agent] if agent in speakers else []
-        elif team:
-            wanted = list(speakers) if call_team == team else []
-        else:
-            wanted = list(speakers)
-        point = series[_bucket(created.date(), unit)]
-        for speaker in wanted:
-            point[0] += sum(flags[tid][speaker].values())
-            point[1] += speakers[speaker]
+            stats.agent_turns += n
+            stats.flags += sum(found.values())
+            stats.categories.update(found)
+        if (agent and agent not in (key, name)) or (team and call_team != team):
+            continue
+        point = series[_bucket(day, unit)]
+        point[0] += sum(found.values())
+        point[1] += n
 
     trend: list[tuple[str, float | None]] = []
     if days:
@@ -444,11 +474,22 @@ def dashboard(
     def order(s: Stats) -> tuple[float, str]:
         return -s.rate, s.name
 
-    selected = by_agent.get(agent) if agent else (by_team.get(team) if team else None)
+    selected = None
+    if agent:
+        selected = by_agent.get(agent) or next((s for s in by_agent.values() if s.name == agent), None)
+    elif team:
+        selected = by_team.get(team)
     return Dashboard(
         overall=overall, agents=sorted(by_agent.values(), key=order), teams=sorted(by_team.values(), key=order),
         selected=selected, trend=trend, bucket=unit, teams_stored=team_col is not None, labels=labels,
     )
+
+
+def _local_day(value: datetime, zone: ZoneInfo) -> date:
+    """The day of a stored time in ``zone`` (SQLite gives back naive UTC from an expression)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(zone).date()
 
 
 def agent_turn_counts(session: Session, transcript_id: str) -> dict[str, int]:

@@ -242,7 +242,8 @@ def agents_export(
         return Response(status_code=404)
     start, end = data.parse_date(date_from), data.parse_date(date_to)
     with request.app.state.sessions() as session:
-        dash = data.dashboard(session, agent=agent, team=team, date_from=start, date_to=end)
+        dash = data.dashboard(session, agent=agent, team=team, date_from=start, date_to=end,
+                              zone=find.zone_of(request.app.state.settings))
     columns = headers("agents")
     agents = stats_rows(dash.agents)
     if ext == "csv":

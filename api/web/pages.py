@@ -440,7 +440,8 @@ def agents_page(
     names = category_names(lang)
     start, end = data.parse_date(date_from), data.parse_date(date_to)
     with request.app.state.sessions() as session:
-        dash = data.dashboard(session, agent=agent, team=team, date_from=start, date_to=end)
+        dash = data.dashboard(session, agent=agent, team=team, date_from=start, date_to=end,
+                              zone=find.zone_of(request.app.state.settings))
     focus = dash.selected or dash.overall
     neg, neu, pos = focus.mood_split
     rates = focus.pass_rates()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 
 import httpx
@@ -28,7 +29,9 @@ def _call(endpoint: str, http: httpx.Client, headers: dict, uploaded: dict, admi
     flag_id = next(f["id"] for t in uploaded["turns"] for f in t["flags"])
     calls: dict[str, Callable[[], httpx.Response]] = {
         "suggest": lambda: http.post("/v1/suggest", json={"text": "你搞错了"}, headers=headers),
-        "upload": lambda: http.post("/v1/transcripts", files={"file": ("c.txt", EXAMPLE)}, headers=headers),
+        # a line before the first speaker (ignored) makes each upload a file of its own (not a duplicate: 200)
+        "upload": lambda: http.post("/v1/transcripts", files={"file": ("c.txt", f"# {uuid.uuid4()}\n".encode() + EXAMPLE)},
+                                    headers=headers),
         "read": lambda: http.get(f"/v1/transcripts/{uploaded['id']}", headers=headers),
         "list": lambda: http.get("/v1/transcripts", headers=headers),
         "verdict": lambda: http.post(f"/v1/flags/{flag_id}/verdict", json={"verdict": "confirmed"}, headers=headers),

@@ -1,9 +1,10 @@
 """Upload, read back, list; verdicts on flags; personal numbers masked in what is stored."""
 from __future__ import annotations
 
+import hashlib
 import json
 
-from api_support import EXAMPLE, bearer, new_key, upload
+from api_support import EXAMPLE, bearer, new_key, row_counts, upload
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,7 +12,7 @@ from analyzer import report
 from analyzer.config import Config
 from analyzer.pipeline import Pipeline
 from analyzer.ingest import parse_transcript
-from api.tables import StoredTurn
+from api.tables import StoredTranscript, StoredTurn
 
 META = {"id", "masked", "created_at", "uploaded_by", "turn_page"}
 
@@ -58,7 +59,8 @@ def test_get_unknown_id_is_404_in_the_error_shape(http, keys):
 
 
 def test_list_newest_first_with_summaries_and_paging(http, keys, uploaded):
-    second = upload(http, keys["supervisor"], name="second.txt").json()
+    # the same call with a line before the first speaker (ignored): other bytes, so not a duplicate
+    second = upload(http, keys["supervisor"], b"# second\n" + EXAMPLE, name="second.txt").json()
     r = http.get("/v1/transcripts", params={"limit": 1}, headers=bearer(keys["analyst"]))
     page = r.json()
     assert r.status_code == 200
@@ -96,7 +98,7 @@ def _flag_in(analysis: dict, flag_id: str) -> dict:
 
 
 def test_verdicts_are_stored_replaced_per_key_and_visible(http, keys, server):
-    fresh = upload(http, keys["supervisor"]).json()
+    fresh = upload(http, keys["supervisor"], b"# verdicts\n" + EXAMPLE).json()
     flag_id = next(f["id"] for t in fresh["turns"] for f in t["flags"])
     boss = bearer(keys["supervisor"])
     _, other_key = new_key(http, server.admin_key, "supervisor", "second supervisor")
@@ -157,3 +159,79 @@ def test_personal_numbers_are_masked_in_stored_text(http, keys, uploaded, db):
     dump = json.dumps(body, ensure_ascii=False)
     for secret in ("13812345678", "1234 5678", "11010519491231002X", "4111111111111111"):
         assert secret not in dump
+
+
+# -- chat exports, call metadata, duplicates (issue #15) ---------------------------------------
+WECOM = (
+    "客服小林 2025-03-30 14:03:10\n"
+    "您好，我是客服小林，工号1234，很高兴为您服务😊\n"
+    "\n"
+    "王女士 2025-03-30 14:03:41\n"
+    "我的快递三天了还没到！！\n"
+    "客服小林 2025-03-30 14:04:30\n"
+    "你必须先把单号发过来\n"
+).encode()
+
+
+def test_a_chat_export_is_stored_with_its_agent_start_and_channel(http, keys, db):
+    r = upload(http, keys["supervisor"], WECOM, name="wecom.txt")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert [t["role"] for t in body["turns"]] == ["agent", "customer", "agent"]
+    call = body["call"]
+    assert call["agent"] == {"name": "小林", "employee_id": "1234"}
+    assert call["started_at"] == "2025-03-30T14:03:10+08:00"  # the server's zone: the default
+    assert call["channel"] == "chat" == body["scorecard"]["channel"]
+    with Session(db) as session:
+        row = session.get(StoredTranscript, body["id"])
+        assert row.agent_key == "id:1234"
+        assert row.started_at.isoformat() == "2025-03-30T06:03:10+00:00"  # stored in UTC
+        assert row.content_sha256 == hashlib.sha256(WECOM).hexdigest()
+
+
+def test_the_same_file_again_is_not_stored_twice(http, keys, db):
+    data = b"# duplicate test\n" + WECOM
+    first = upload(http, keys["supervisor"], data, name="first.txt")
+    assert first.status_code == 201, first.text
+    before = row_counts(db)["transcripts"]
+    again = upload(http, keys["admin"], data, name="renamed copy.txt")  # another uploader, another name
+    assert again.status_code == 200, again.text
+    assert again.headers["Huashu-Duplicate-Of"] == first.json()["id"] == again.json()["id"]
+    assert again.headers["Content-Location"] == f"/v1/transcripts/{first.json()['id']}"
+    assert again.json()["source"] == "first.txt"  # the stored call, as stored
+    assert row_counts(db)["transcripts"] == before
+    other = upload(http, keys["supervisor"], data + "客户：谢谢\n".encode(), name="first.txt")
+    assert other.status_code == 201 and "Huashu-Duplicate-Of" not in other.headers
+
+
+def test_upload_fields_override_the_call_metadata(http, keys, db):
+    data = "坐席：您好，请问有什么可以帮您\n客户：我要改地址\n".encode()
+    r = upload(http, keys["supervisor"], data, name="fields.txt", agent_name="王芳", employee_id="A-77",
+               started_at="2025-03-01 09:30", channel="chat")
+    assert r.status_code == 201, r.text
+    call = r.json()["call"]
+    assert call["agent"] == {"name": "王芳", "employee_id": "A-77"}
+    assert call["started_at"] == "2025-03-01T09:30:00+08:00"
+    assert call["channel"] == "chat" == r.json()["scorecard"]["channel"]
+    with Session(db) as session:
+        assert session.get(StoredTranscript, r.json()["id"]).agent_key == "id:A-77"
+
+
+def test_bad_upload_fields_are_422_and_nothing_is_stored(http, keys, db):
+    data = "坐席：您好\n客户：你好\n".encode()
+    before = row_counts(db)["transcripts"]
+    for field, value, code in (("channel", "fax", "invalid_channel"), ("started_at", "yesterday", "invalid_started_at"),
+                               ("employee_id", "12 34", "invalid_employee_id")):
+        r = upload(http, keys["supervisor"], data, name="bad.txt", **{field: value})
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == code
+        message = r.json()["error"]["message"]
+        assert " / " in message and message.index(" / ") > 0  # 中文 / English
+    assert row_counts(db)["transcripts"] == before
+
+
+def test_a_file_no_rule_can_read_names_the_line(http, keys):
+    r = upload(http, keys["supervisor"], "\n小林：你好\n老王：嗯\n".encode(), name="who.txt")
+    assert r.status_code == 422
+    message = r.json()["error"]["message"]
+    assert message.startswith("who.txt:2: 无法判断说话人“小林”的角色") and "two-party export" in message

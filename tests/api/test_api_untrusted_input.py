@@ -130,7 +130,7 @@ def test_non_finite_times_stored_before_the_checks_do_not_break_reading(http, ke
     """Rows written by an older version (NaN and Infinity start times): read as null, 200."""
     from api.db import create_db_engine
 
-    r = upload(http, keys["supervisor"], name="legacy.txt")
+    r = upload(http, keys["supervisor"], b"# legacy\n" + EXAMPLE, name="legacy.txt")  # a file of its own, not a duplicate
     call_id = r.json()["id"]
     engine = create_db_engine(server.database_url)
     try:

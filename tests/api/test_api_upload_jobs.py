@@ -164,7 +164,8 @@ def test_an_idempotency_key_stores_an_upload_once(started):
         assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
         assert send("retry-1", team="A组").status_code == 409  # the form is part of the upload
         assert _counts(server.db) == counts
-        elsewhere = send("retry-1", who=server.supervisor2)  # keys are per uploader
+        # keys are per uploader (other bytes: the same file again would be a duplicate, stored once)
+        elsewhere = send("retry-1", b"# elsewhere\n" + EXAMPLE, who=server.supervisor2)
         assert elsewhere.status_code == 201 and elsewhere.json()["id"] != first.json()["id"]
         for bad in ("", "x" * 201):  # (control characters in a header never get past the HTTP parser: 400)
             r = http.post("/v1/transcripts", files={"file": ("call.txt", EXAMPLE)},
@@ -202,8 +203,12 @@ def test_server_memory_goes_back_after_large_uploads_and_reads(started):
     big = call_of(4000, pad="您好，请问还有什么可以帮您")
     pid = server.process.pid
 
+    rounds = iter(range(100))
+
     def round_trip(http: httpx.Client) -> None:
-        r = http.post("/v1/transcripts", files={"file": ("big.txt", big)})
+        # each round other bytes (a line before the first speaker): the same file again is a duplicate
+        data = f"# round {next(rounds)}\n".encode() + big
+        r = http.post("/v1/transcripts", files={"file": ("big.txt", data)})
         assert r.status_code == 201, r.text[:300]
         for offset in (0, 2000):
             page = http.get(f"/v1/transcripts/{r.json()['id']}", params={"turn_offset": offset, "turn_limit": 2000})

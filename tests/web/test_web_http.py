@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from web_support import Server, bearer, login, new_key, upload
+from web_support import EXAMPLE, Server, bearer, login, new_key, upload
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -82,7 +82,7 @@ def test_a_forged_or_revoked_session_is_no_session(client, http, server, keys):
 
 
 def test_the_api_takes_the_cookie_with_a_csrf_token_for_changes(client, http, keys):
-    call = upload(http, keys["supervisor"], name="csrf.txt")
+    call = upload(http, keys["supervisor"], b"# csrf\n" + EXAMPLE, name="csrf.txt")  # a file of its own
     flag_id = next(f["id"] for t in call["turns"] for f in t["flags"])
     token = login(client, keys["supervisor"])
     assert client.get(f"/v1/transcripts/{call['id']}").status_code == 200  # reads need no token
@@ -160,7 +160,7 @@ def test_the_live_socket_takes_the_session(server, keys):
 
 
 def test_the_verdict_exports(client, http, keys):
-    call = upload(http, keys["supervisor"], name="export.txt")
+    call = upload(http, keys["supervisor"], b"# export\n" + EXAMPLE, name="export.txt")  # a file of its own
     flag = call["turns"][2]["flags"][0]
     r = http.post(f"/v1/flags/{flag['id']}/verdict", json={"verdict": "dismissed", "note": "客户先说错了"},
                   headers=bearer(keys["supervisor2"]))

@@ -245,11 +245,17 @@ def test_the_call_list_pages(db, stored_calls):
 def test_the_dashboard_figures(db, stored_calls):
     with db() as s:
         dash = data.dashboard(s)
-        one = data.dashboard(s, agent="小李(客服)")
+        one = data.dashboard(s, agent="name:小李")
+        by_name = data.dashboard(s, agent="小李")
+    # one agent per call, grouped by agent key (analyzer.callmeta): the employee id the agent gives
+    # (工号1024, speaker label 坐席), else the name in the label (小李(客服) → 小李)
     agents = {a.name: a for a in dash.agents}
-    assert set(agents) == {"坐席", "小李(客服)"}
+    assert set(agents) == {"工号1024", "小李"}
+    assert {a.key for a in dash.agents} == {"id:1024", "name:小李"}
+    agents["坐席"] = agents["工号1024"]
     assert agents["坐席"].rate == 33.3 and agents["坐席"].categories == {"command": 1, "you_statement": 1}
-    li = agents["小李(客服)"]
+    li = agents["小李"]
+    assert by_name.selected == li
     assert (li.calls, li.agent_turns, li.flags, li.rate) == (2, 8, 2, 25.0)
     assert li.escalation_rate == 0.5 and len(li.satisfaction) == 2 and len(li.moods) == 6
     neg, neu, pos = li.mood_split

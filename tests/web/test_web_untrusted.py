@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
-from web_support import login, upload
+from web_support import EXAMPLE, login, upload
 
 from api.db import create_db_engine
 from api.tables import StoredTurn
@@ -58,7 +58,7 @@ def test_a_long_call_is_shown_500_turns_a_page(client, http, keys):
 
 def test_a_call_with_non_finite_times_stored_still_shows(client, http, keys, server):
     """Rows written before the entry checks (NaN, Infinity): the page shows no time for them."""
-    call = upload(http, keys["supervisor"], name="legacy-times.txt")
+    call = upload(http, keys["supervisor"], b"# legacy\n" + EXAMPLE, name="legacy-times.txt")  # a file of its own
     engine = create_db_engine(server.database_url)
     try:
         with Session(engine) as session:

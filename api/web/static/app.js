@@ -131,8 +131,10 @@
         }
         const body = new FormData();
         body.append("file", job.file, job.file.name);
-        for (const [field, id] of [["team", "team"], ["agent_label", "agent-label"], ["customer_label", "customer-label"]]) {
-          const value = document.getElementById(id).value.trim();
+        for (const [field, id] of [["team", "team"], ["agent_label", "agent-label"], ["customer_label", "customer-label"],
+          ["agent_name", "agent-name"], ["employee_id", "employee-id"], ["started_at", "started-at"], ["channel", "channel"]]) {
+          const input = document.getElementById(id);
+          const value = input ? input.value.trim() : "";
           if (value) body.append(field, value);
         }
         const zip = /\.zip$/i.test(job.file.name);
@@ -153,6 +155,11 @@
           const answer = xhr.response;
           if (zip && xhr.status === 200 && answer && answer.files) {
             finishZip(job, answer);
+          } else if (!zip && xhr.status === 200 && answer && answer.id && xhr.getResponseHeader("Huashu-Duplicate-Of")) {
+            // the same file was stored before: not stored again; link to the stored call
+            finish(job, true, el("span", { class: "duplicate" },
+              T("upload.duplicate", { source: answer.source || "" }) + " ",
+              el("a", { href: `/web/calls/${encodeURIComponent(answer.id)}`, text: T("upload.open_stored") })));
           } else if (xhr.status === 201 && answer && answer.id) {
             const flags = (answer.summary && answer.summary.flags) || 0;
             finish(job, true, el("span", {},
