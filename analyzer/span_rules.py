@@ -27,6 +27,7 @@ class SpanRules:
     blame_subjects: tuple[str, ...]
     blame_window: int
     checks: Checks
+    third_parties: tuple[str, ...] = ()
     emoticon: re.Pattern[str] = re.compile(r"\[[^\[\]]{1,6}\]")
     veto_contexts: tuple[tuple[str, re.Pattern[str]], ...] = ()
     veto_reach: int = 10
@@ -44,7 +45,7 @@ class SpanRules:
             fillers=frozenset(norm(raw["filler_words"])), marks=frozenset(raw["filler_marks"]),
             privacy_topics=norm(raw["privacy_topics"]), privacy_window=int(raw["privacy_window"]),
             blame_subjects=norm(raw["blame_subjects"]), blame_window=int(raw["blame_window"]),
-            checks=checks, emoticon=re.compile(raw["emoticon_code"]),
+            checks=checks, third_parties=norm(raw.get("third_parties") or ()), emoticon=re.compile(raw["emoticon_code"]),
             veto_contexts=tuple((name, re.compile(rx)) for name, rx in (raw.get("veto_contexts") or {}).items()),
             veto_reach=int(raw.get("veto_reach", 10)),
             model_only_min=float(raw.get("model_only_min", 0.0)),
@@ -109,12 +110,20 @@ class SpanRules:
         before = text[self._clause_start(text, start):start].rstrip()
         if before.endswith(self.checks.negators):
             return "negated"
-        if any(marker in before for marker in self.checks.reported_speech):
+        # a reporting verb before the span, or one the span opens with (他说不清楚)
+        lead = text[self._clause_start(text, start):min(end, start + 2)]
+        if any(marker in lead for marker in self.checks.reported_speech):
             return "reported"
         if category in ("refusal", "unknown"):
             acts = self.checks.followers.get("agent_acts")
             if acts is not None and acts.search(text[end:end + self.checks.follow_window]):
                 return "agent_acts"
+            opening = text[max(0, start - 4):min(end, start + 3)]
+            if any(p in opening for p in self.third_parties):
+                return "third_party"
+            if dict(self.veto_contexts).get("question") is not None and \
+                    dict(self.veto_contexts)["question"].search(self.clause(text, start, end, self.veto_reach)):
+                return "question"
         if category == "privacy":
             near = text[max(0, start - self.privacy_window):end + self.privacy_window]
             if not any(t in near for t in self.privacy_topics):
