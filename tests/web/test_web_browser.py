@@ -247,7 +247,7 @@ def test_an_analyst_reads_but_gets_no_verdict_buttons_and_no_upload(open_page, c
     page.goto(f"/web/calls/{calls['example']['id']}")
     expect(page.locator("article.flag")).to_have_count(2)
     expect(page.locator("button[data-verdict]")).to_have_count(0)
-    expect(page.locator("header nav a")).to_have_text(["通话", "坐席"])
+    expect(page.locator("header nav a")).to_have_text(["通话", "坐席", "规则"])
     response = page.goto("/web/upload")
     assert response.status == 403
     expect(page.locator("h1")).to_have_text("无权访问")
