@@ -99,10 +99,13 @@ def main_agent(counts: Mapping[str, int]) -> str | None:
 
 # -- the call list -----------------------------------------------------------------------------
 def parse_date(value: str | None) -> date | None:
+    """A ``?date_from=``/``?date_to=`` value, or None when it does not parse or lies outside the
+    years a call can have (0001-01-01 east of UTC would be before the first representable day)."""
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day is None or 1900 <= day.year <= 9000 else None
 
 
 MAX_PAGE = 1_000_000  # page numbers past this are this (an offset the database can hold)

@@ -166,6 +166,8 @@ def test_the_query_string_carries_the_filters_and_bad_values_are_left_out():
     assert "page" not in f.query(page=1)
     bad = find.Find.from_query({"conf_min": "nan", "sat_min": "abc", "status": "closed", "sort": "x", "date_to": "2025-02-30"})
     assert bad == find.Find() and not bad.active and f.active
+    # a day no call can have (0001-01-01 is before the first representable instant east of UTC)
+    assert find.Find.from_query({"date_from": "0001-01-01", "date_to": "9999-12-31"}) == find.Find()
 
 
 def test_last_week_is_monday_to_sunday_before_this_week():
