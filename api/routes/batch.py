@@ -12,16 +12,19 @@ mid-way stops the upload: members stored before stay stored (each is whole), non
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from ..deps import SettingsDep, SupervisorKey
 from ..errors import ApiError
 from ..guard import checked
 from ..jobs import ClientGone, UploadJob
+from ..uploads import find_duplicate
 from ..routing import CheckedRoute
 from ..zips import open_members
 from . import ERRORS
@@ -85,8 +88,16 @@ async def upload_zip(
             files.append({"name": member.name, "status": "skipped",
                           "error": {"code": member.skipped, "message": member.message}})
             continue
+        content_sha256 = hashlib.sha256(member.data).hexdigest()  # the same file stored once, as for one upload
+        duplicate = await run_in_threadpool(find_duplicate, request.app.state.sessions, content_sha256)
+        if duplicate is not None:
+            member.data = None
+            files.append({"name": member.name, "status": "existing", "id": duplicate[0],
+                          "flags": int((json.loads(duplicate[1]).get("summary") or {}).get("flags") or 0)})
+            continue
         job = UploadJob(data=member.data, name=member.name, fmt=None, agent_labels=labels[0],
-                        customer_labels=labels[1], uploader_id=key.id, masked=settings.mask_pii, team=team)
+                        customer_labels=labels[1], uploader_id=key.id, masked=settings.mask_pii, team=team,
+                        content_sha256=content_sha256)
         member.data = None
         try:
             status, body = await request.app.state.analysis.run(job, request.is_disconnected)

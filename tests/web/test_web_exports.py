@@ -81,6 +81,25 @@ def test_a_zip_stores_each_transcript_and_reports_every_other_file_by_name(zippe
     assert stored["source"] == "calls/小李通话.txt" and stored["summary"]["flags"] == by_name["calls/小李通话.txt"]["flags"] > 0
 
 
+def test_a_member_already_stored_is_not_stored_twice(http, keys):
+    """A ZIP member whose bytes match a stored call (uploaded alone or in an earlier ZIP) is
+    answered ``existing`` with that call's id, as a single upload of it is (content hash)."""
+    tag = uuid.uuid4().hex[:6]
+    call = EXAMPLE + f"\n客户：我的订单号是{tag}\n".encode()
+    alone = http.post("/v1/transcripts", files={"file": (f"{tag}.txt", call, "text/plain")},
+                      headers=bearer(keys["supervisor"]))
+    assert alone.status_code == 201, alone.text
+    before = total_calls(http, keys["analyst"])
+    again = post_zip(http, keys["supervisor"], make_zip([("again.txt", call), ("new.txt", call + b"\n")]), f"dup-{tag}")
+    assert again.status_code == 200, again.text
+    files = {f["name"]: f for f in again.json()["files"]}
+    assert files["again.txt"]["status"] == "existing" and files["again.txt"]["id"] == alone.json()["id"]
+    assert files["new.txt"]["status"] == "stored"
+    assert total_calls(http, keys["analyst"]) == before + 1
+    twice = post_zip(http, keys["supervisor"], make_zip([("new-again.txt", call + b"\n")]), f"dup-{tag}")
+    assert twice.json()["files"][0] == {**files["new.txt"], "name": "new-again.txt", "status": "existing"}
+
+
 @pytest.mark.parametrize("case", ["not_a_zip", "too_many", "bomb", "nothing_to_read"])
 def test_a_zip_over_the_limits_is_refused_whole_and_nothing_is_stored(case, http, keys):
     from api import zips
