@@ -118,14 +118,17 @@ _turn_text = st.lists(_awkward, min_size=1, max_size=5).map("".join).filter(lamb
 @given(turns=st.lists(st.tuples(st.sampled_from(["坐席", "客户", "客服007", "顾客"]), _turn_text), min_size=1, max_size=6),
        encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "utf-16"]))
 def test_uploaded_transcripts_are_stored_whole(fuzz_server, turns, encoding):
-    """A transcript of awkward turns is stored (201) or refused (4xx); if stored, GET gives back
+    """A transcript of awkward turns is stored (201, or 200 with the call stored before when the
+    same bytes come again) or refused (4xx); if stored, GET gives back
     every turn, and every stored flag still points at its text (PII masking keeps offsets)."""
     text = "\n".join(f"{label}：{body}" for label, body in turns)
     data = text.encode(encoding, errors="ignore")
     r = httpx.post(fuzz_server.url + "/v1/transcripts", files={"file": ("fuzz.txt", data)},
                    headers=bearer(fuzz_server.admin_key), timeout=60)
     assert r.status_code < 500, r.text[:300]
-    if r.status_code != 201:
+    if r.status_code == 200:  # the same bytes again (Hypothesis repeats examples): the stored call
+        assert r.headers["Huashu-Duplicate-Of"] == r.json()["id"]
+    elif r.status_code != 201:
         assert set(r.json()) == {"error"}, r.text[:300]
         return
     got = httpx.get(f"{fuzz_server.url}/v1/transcripts/{r.json()['id']}", headers=bearer(fuzz_server.admin_key),
@@ -135,7 +138,8 @@ def test_uploaded_transcripts_are_stored_whole(fuzz_server, turns, encoding):
         for f in turn["flags"]:
             assert 0 <= f["start"] < f["end"] <= len(turn["text"])
             assert turn["text"][f["start"]:f["end"]] == f["text"]
-            assert f["rewrite"] == turn["text"][:f["start"]] + f["suggestions"][0] + turn["text"][f["end"]:]
+            # the combined rewrite of the turn (analyzer/rewriter.py), or "" when none passed its checks
+            assert isinstance(f["rewrite"], str) and f["rewrite"] != turn["text"]
         if turn["role"] == "customer":
             assert turn["flags"] == []
 
@@ -254,7 +258,7 @@ def test_upload_form_fields_with_crafted_values(fuzz_server, field, value):
     r = httpx.post(fuzz_server.url + "/v1/transcripts", files={"file": ("call.txt", EXAMPLE)},
                    data={field: value.encode("utf-8", "surrogatepass")}, headers=bearer(fuzz_server.admin_key),
                    timeout=60)
-    _expect_4xx_or_ok(r, (201,), f"upload with {field}")
+    _expect_4xx_or_ok(r, (200, 201), f"upload with {field}")  # 200: the same file stored before
 
 
 @pytest.fixture(scope="module")
