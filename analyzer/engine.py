@@ -125,7 +125,9 @@ class Engine:
 
         if self.rewriter is None:
             self.rewriter = Rewriter(self)
-        work = [(t, f, self.rewriter.rewrites(t, f, script)) for t, f in zip(texts, flags) if f]
+        # the lexicon's engine takes the first rewrite; the model may refuse it and want the next
+        limit = 3 if self.model and self.fuser is not None else 1
+        work = [(t, f, self.rewriter.rewrites(t, f, script, limit)) for t, f in zip(texts, flags) if f]
         clean: dict[str, bool] = {}
         if self.model and self.fuser is not None:
             pending = list(dict.fromkeys(r for _, _, rs in work for r in rs))

@@ -12,6 +12,8 @@ and the fusion does not let the model flag their category on its own.
 """
 from __future__ import annotations
 
+import bisect
+
 import re
 from dataclasses import dataclass
 
@@ -105,6 +107,7 @@ class _Context:
         self._quoted: list[tuple[int, int]] | None = None
         self._anti: dict[str, list[tuple[int, int]]] = {}
         self._clause_starts: list[int] | None = None
+        self._word_starts: list[int] | None = None
 
     def tokens(self) -> Tokens:
         if self._tokens is None:
@@ -157,7 +160,12 @@ class _Context:
     def word_end(self, pos: int) -> int:
         """``pos``, or the end of the dictionary word it falls inside: a slot cut short by its
         length limit (配送时|间) takes the rest of the word, never half of it."""
-        for word, s, e in self.tokens().words:
+        words = self.tokens().words
+        if self._word_starts is None:
+            self._word_starts = [s for _, s, _ in words]
+        i = bisect.bisect_left(self._word_starts, pos) - 1  # the last word starting before pos
+        if i >= 0:
+            word, s, e = words[i]
             if s < pos < e and self.m.segmenter.is_dictionary_word(word):
                 return e
         return pos
@@ -169,16 +177,17 @@ class _Context:
         end = lit_end
         if pattern.tail_slot:
             s0, s1 = self.slot_after(lit_end, entry.slot.max)
-            if entry.boundary:
-                s1 = self.word_end(s1)
             words = text[s0:s1]
             if len(words) < entry.slot.min or words.startswith(entry.slot.not_start):
                 return "slot"
+        if any(a < lit_end and start < b for a, b in self.antipattern_spans(entry)):
+            return "antipattern"
+        if pattern.tail_slot:
+            if entry.boundary and s1 - s0 >= entry.slot.max:  # cut by the length limit, maybe mid-word
+                s1 = self.word_end(s1)
             slot = (s0, s1)
             if entry.span_covers_slot:
                 end = s1
-        if any(a < lit_end and start < b for a, b in self.antipattern_spans(entry)):
-            return "antipattern"
         if entry.unless_followed_by:
             # after the trigger words, and after the slot too when the span covers it
             stop = text.find("\n", end)

@@ -147,6 +147,14 @@ def _parse_rule(raw: Any, category: str, where: str) -> Rule:
     )
 
 
+# The whole-utterance rewrite re-checks every candidate with the engine, so its cost grows with the
+# utterance and its triggers; past these bounds (far beyond one agent turn: /v1/suggest accepts
+# 2,000 characters) no rewrite is offered and the catalysts' advice stays
+# (tests/robustness/test_load_suggest.py holds the worst case to its CPU budget).
+MAX_CHARS = 300
+MAX_FLAGS = 6
+
+
 @lru_cache(maxsize=4)
 def load_transforms(path: str | None = None) -> Transforms:
     """The transformations file (default ``corpora/rewrites/transforms.yaml``)."""
@@ -254,8 +262,8 @@ class Rewriter:
     def rewrites(self, text: str, flags: Sequence[Flag], script: str | None = None, limit: int = 3) -> list[str]:
         """Up to ``limit`` whole-utterance rewrites handling every flag, best first, each passing
         the checks (the lexicon's; the model's is the engine's). Empty when none passes."""
-        if not flags:
-            return []
+        if not flags or len(text) > MAX_CHARS or len(flags) > MAX_FLAGS:
+            return []  # beyond what an agent says in one turn: the advice stays, no rewrite
         script = script or detect_script(text)
         # a model-only flag's span is where the classifier looked, not a matched phrase: the words
         # inside it are kept too (a rewrite may not drop a clause the span happened to cover)
