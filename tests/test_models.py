@@ -24,7 +24,7 @@ needs_base = pytest.mark.skipif(
     not base.is_converted(), reason=f"base model not converted in {base.base_dir()}: run `make setup`"
 )
 FLAG_FIELDS = {"start", "end", "text", "category", "confidence", "source", "rule", "principle",
-               "suggestions", "rewrite"}
+               "suggestions", "rewrite", "promise"}
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +142,7 @@ def test_engine_with_model_fuses(model_engine):
             assert isinstance(f, Flag) and set(f.to_dict()) == FLAG_FIELDS
             assert text[f.start:f.end] == f.text and 0 <= f.confidence <= 1
             assert f.source in {"lexicon", "model", "lexicon+model"}
-            assert f.rewrite == text[:f.start] + f.suggestions[0] + text[f.end:]
+            assert f.rewrite == flags[0].rewrite != text  # one checked rewrite per utterance, or ""
     assert [f.rewrite for f in results[0]][:1] == ["请您先把身份证复印件传过来。"]
     assert results[3] == []
     assert {f.category for f in results[1]} == {"refusal"}

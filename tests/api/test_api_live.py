@@ -8,7 +8,7 @@ from api_support import bearer
 from websockets.sync.client import connect
 
 FLAG_FIELDS = {"start", "end", "text", "category", "confidence", "source", "rule", "principle",
-               "suggestions", "rewrite"}
+               "suggestions", "rewrite", "promise"}
 
 
 def suggest(http, keys, body, role="agent"):

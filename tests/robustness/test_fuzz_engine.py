@@ -2,7 +2,8 @@
 characters, control characters, newlines.
 
 For every flag: 0 <= start < end <= len(text); text[start:end] == flag.text; at least one
-suggestion; rewrite == text[:start] + suggestions[0] + text[end:]; flags in order and not
+suggestion; one rewrite for the whole utterance (analyzer/rewriter.py), the same on each of its flags,
+either "" (no candidate passed its checks) or a text other than the original; flags in order and not
 overlapping; a known category; a confidence in [0, 1]. Customer turns are never flagged.
 ``check_many`` answers what ``check`` answers. The reports and ``huashu check``'s line handler
 never raise on what the engine produced.
@@ -85,7 +86,9 @@ def assert_well_formed(text: str, flags) -> None:
         assert text[f.start:f.end] == f.text
         assert f.suggestions, f"no suggestion for {f.rule}"
         assert all(isinstance(s, str) for s in f.suggestions)
-        assert f.rewrite == text[:f.start] + f.suggestions[0] + text[f.end:]
+        assert isinstance(f.rewrite, str) and f.rewrite != text
+        assert f.rewrite == flags[0].rewrite, "one combined rewrite per utterance"
+        assert f.promise in ("none", "refund", "compensation", "escalation", "callback")
         assert f.category in _CATEGORIES
         assert 0.0 <= f.confidence <= 1.0
         assert f.source in _SOURCES
