@@ -43,7 +43,8 @@ def test_suggest_answers_while_uploads_are_analysed(tmp_path):
                         n = next(todo, None)
                     if n is None:
                         return
-                    r = up.post("/v1/transcripts", files={"file": (f"big-{n}.txt", big)})
+                    data = big + f"\n坐席：这是第{n}通。".encode()  # distinct bytes: a repeated file is stored once
+                    r = up.post("/v1/transcripts", files={"file": (f"big-{n}.txt", data)})
                     with lock:
                         (uploaded if r.status_code == 201 else upload_errors).append(r.status_code)
 

@@ -15,6 +15,7 @@ import json
 import random
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 
 import httpx
@@ -30,7 +31,8 @@ EXAMPLE_LINES = [line.split("] ", 1)[1] for line in EXAMPLE.decode("utf-8").spli
 
 
 def transcript(n: int, repeats: int) -> bytes:
-    lines = [f"坐席：您好，这是第{n}通测试电话。"] + EXAMPLE_LINES * repeats
+    # distinct bytes per upload (the same file uploaded twice is stored once), also across restarts
+    lines = [f"坐席：您好，这是第{n}通测试电话，编号{uuid.uuid4().hex[:8]}。"] + EXAMPLE_LINES * repeats
     return "\n".join(lines).encode("utf-8")
 
 
