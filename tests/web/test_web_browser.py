@@ -190,7 +190,9 @@ def test_the_agent_dashboard_draws_its_charts(open_page, calls):
     page.goto("/web/agents")
     rates = page.locator('svg[data-chart="rates"]')
     expect(rates).to_be_visible()
-    expect(rates.locator("g.bar")).to_have_count(2)  # 工号1024 (the 坐席 of call-0001) and 小李, at least
+    expect(rates.locator("g.bar").first).to_be_visible()
+    # 工号1024 (the 坐席 of call-0001) and 小李, at least: the session's server holds other tests' calls
+    assert rates.locator("g.bar").count() >= 2
     expect(page.locator("#agent-table tr[data-name='小李'] td.rate")).to_have_text("50.0")
     for chart in ("categories", "trend", "mood", "scorecard"):
         expect(page.locator(f'#detail svg[data-chart="{chart}"]')).to_be_visible()

@@ -11,6 +11,8 @@
     for (const [k, v] of Object.entries(values || {})) text = text.split("{" + k + "}").join(String(v));
     return text;
   }
+  // shared with review.js (loaded after this file): the page's data, its CSRF token, the words
+  window.huashuPage = Object.freeze({ data, csrf, T });
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);

@@ -4,14 +4,7 @@
 // queue: uphold or overturn. Everything is written through the /v1 endpoints (api/routes/review.py).
 (() => {
   "use strict";
-  const data = JSON.parse(document.getElementById("hs-data").textContent);
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
-
-  function T(key, values) {
-    let text = data.strings[key] !== undefined ? data.strings[key] : key;
-    for (const [k, v] of Object.entries(values || {})) text = text.split("{" + k + "}").join(String(v));
-    return text;
-  }
+  const { data, csrf, T } = window.huashuPage;  // app.js, loaded first (both deferred, in order)
 
   async function post(url, body) {
     const r = await fetch(url, {
