@@ -5,6 +5,8 @@ All against the real server (tests/real_server.py) and its SQLite file.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from api_support import bearer, new_key, upload
 from sqlalchemy import select, update
@@ -14,15 +16,7 @@ from api.tables import AuditEntry, StoredTranscript
 
 # 小林 (工号1234) answers a refund question: contradicts, then (Traditional, after an emoji)
 # refuses ("我沒辦法", which the lexicon misses) and orders the customer to wait.
-LIN = """\
-[00:00:01] 坐席：您好，我是客服小林，工号1234，请问有什么可以帮您？
-[00:00:05] 客户：我的退款怎么还没到账？都一个星期了😡
-[00:00:12] 坐席：你搞错了吧，退款要七个工作日。
-[00:00:20] 客户：你这什么态度！
-[00:00:26] 坐席：🙄 這個我沒辦法，你必須等著吧
-[00:00:40] 客户：算了。
-[00:00:45] 坐席：非常抱歉让您久等了，我马上帮您催办，请您稍候。
-""".encode()
+LIN = (Path(__file__).parents[1] / "data" / "review" / "lin.txt").read_bytes()
 # Another agent's call (工号5678): agent 1234 must not see or dispute it.
 OTHER = """\
 客服：您好，工号5678为您服务。

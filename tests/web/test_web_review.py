@@ -8,6 +8,7 @@ Headless Chromium (Playwright) against the real server of tests/web/conftest.py.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -24,15 +25,7 @@ from playwright.sync_api import expect
 
 # 小林 (工号1234): a contradiction, then (Traditional, after an emoji) a refusal the lexicon misses
 # ("我沒辦法") and an order.
-LIN = """\
-[00:00:01] 坐席：您好，我是客服小林，工号1234，请问有什么可以帮您？
-[00:00:05] 客户：我的退款怎么还没到账？都一个星期了😡
-[00:00:12] 坐席：你搞错了吧，退款要七个工作日。
-[00:00:20] 客户：你这什么态度！
-[00:00:26] 坐席：🙄 這個我沒辦法，你必須等著吧
-[00:00:40] 客户：算了。
-[00:00:45] 坐席：非常抱歉让您久等了，我马上帮您催办，请您稍候。
-"""
+LIN = (Path(__file__).parents[1] / "data" / "review" / "lin.txt").read_text(encoding="utf-8")
 OTHER = "客服：您好，工号5678为您服务。\n客户：我要改地址。\n客服：你必须先提供订单号。\n"
 
 
