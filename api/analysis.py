@@ -9,30 +9,40 @@ from starlette.concurrency import run_in_threadpool
 
 from analyzer.ingest import parse_transcript
 from analyzer.model import CallAnalysis, IngestError, Transcript
-from analyzer.pipeline import Pipeline, build_or_fallback
+from analyzer.pipeline import Pipeline, Utterance, build_or_fallback
 from analyzer.privacy import mask_pii
 
+from .batcher import MicroBatcher
 from .errors import ApiError
 from .settings import Settings
 
-# Utterances up to this length are checked on the event loop (well under a millisecond when
-# typical); longer ones, whose check can take much longer, in a worker thread.
-INLINE_CHARS = 200
 log = logging.getLogger("huashu")
 
 
 async def flags_for(pipeline: Pipeline, settings: Settings, text: str, role: str,
-                    context: str | None = None) -> list[dict[str, Any]]:
-    """``check_utterance`` for async handlers (the live path): no thread hop for short text
-    checked by the lexicon alone."""
-    if len(text) <= INLINE_CHARS and not pipeline.config.model_on_live:
+                    context: str | None = None, batcher: MicroBatcher | None = None) -> list[dict[str, Any]]:
+    """``check_utterance`` for async handlers (the live path). Short text (at most
+    ``settings.live_inline_chars``) checked by the lexicon alone runs on the event loop, no thread
+    hop; every other check goes to ``batcher`` (``api.batcher``: with others that arrive within
+    ``live_batch_ms``, one ``Pipeline.check``), or, without one (``live_batch_ms=0``), to a worker
+    thread of its own. Validation errors are answered before anything is queued."""
+    if len(text) <= settings.live_inline_chars and not pipeline.config.model_on_live:
         return check_utterance(pipeline, settings, text, role, context)
-    return await run_in_threadpool(check_utterance, pipeline, settings, text, role, context)
+    if batcher is None:
+        return await run_in_threadpool(check_utterance, pipeline, settings, text, role, context)
+    validate_utterance(settings, text)
+    return await batcher.check(Utterance(text, role, context))
 
 
-def check_utterance(pipeline: Pipeline, settings: Settings, text: str, role: str,
-                    context: str | None = None) -> list[dict[str, Any]]:
-    """The flags of one utterance (``Pipeline.check``); 422 for empty or over-long text."""
+def live_batcher(pipeline: Pipeline, settings: Settings) -> MicroBatcher | None:
+    """The live path's micro-batcher (``api.batcher``), or None when ``live_batch_ms`` is 0."""
+    if settings.live_batch_ms <= 0:
+        return None
+    return MicroBatcher(pipeline.check, window_ms=settings.live_batch_ms, max_batch=settings.live_batch_max)
+
+
+def validate_utterance(settings: Settings, text: str) -> None:
+    """422 for empty or over-long text."""
     if not text.strip():
         raise ApiError(422, "empty_text", "text 不能为空 / text must not be empty")
     if len(text) > settings.max_utterance_chars:
@@ -40,6 +50,12 @@ def check_utterance(pipeline: Pipeline, settings: Settings, text: str, role: str
         raise ApiError(
             422, "text_too_long", f"一句话最多 {limit} 个字符 / an utterance may have at most {limit} characters"
         )
+
+
+def check_utterance(pipeline: Pipeline, settings: Settings, text: str, role: str,
+                    context: str | None = None) -> list[dict[str, Any]]:
+    """The flags of one utterance (``Pipeline.check``); 422 for empty or over-long text."""
+    validate_utterance(settings, text)
     return [flag.to_dict() for flag in pipeline.check_text(text, role, context)]
 
 

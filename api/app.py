@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from . import errors, web
-from .analysis import build_live_pipeline
+from .analysis import build_live_pipeline, live_batcher
 from .auth_limit import AuthLimiter
 from .db import open_database
 from .guard import InputGuardMiddleware
@@ -45,9 +45,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.pipeline, app.state.model_status = await asyncio.gather(
             run_in_threadpool(build_live_pipeline, settings), run_in_threadpool(worker.start))
         app.state.analysis = worker
+        app.state.batcher = live_batcher(app.state.pipeline, settings)  # api/batcher.py
         try:
             yield
         finally:
+            if app.state.batcher is not None:
+                await app.state.batcher.close()
             worker.stop()
             db.dispose()
 

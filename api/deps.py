@@ -16,6 +16,7 @@ from starlette.requests import HTTPConnection
 from analyzer.pipeline import Pipeline
 
 from .auth_limit import find_key
+from .batcher import MicroBatcher
 from .errors import forbidden, unauthorized
 from .settings import Settings
 from .tables import ApiKey
@@ -39,8 +40,14 @@ def get_session(conn: HTTPConnection) -> Iterator[Session]:  # closing may talk 
         yield session
 
 
+async def get_batcher(conn: HTTPConnection) -> MicroBatcher | None:
+    """The live path's micro-batcher (``api.batcher``); None when ``live_batch_ms`` is 0."""
+    return getattr(conn.app.state, "batcher", None)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+BatcherDep = Annotated[MicroBatcher | None, Depends(get_batcher)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 _bearer = HTTPBearer(auto_error=False, description="API 密钥 / API key: `Authorization: Bearer <key>`")

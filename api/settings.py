@@ -34,6 +34,14 @@ class Settings(Config):
     # model=uploads (the default) uploads use the classifier and the live path (suggest, live)
     # stays on the lexicon, which answers in about a millisecond; a model that cannot load leaves
     # the service on the lexicon, saying so in its log and in /healthz.
+    # The live path's checks (api/batcher.py): short text checked by the lexicon alone (at most
+    # live_inline_chars characters, model not on for live) runs inline on the event loop; every
+    # other check waits up to live_batch_ms after the first queued one (or for live_batch_max
+    # of them) and the batch runs as one Pipeline.check (one model pass). live_batch_ms=0: no
+    # batching, each such check in its own worker thread.
+    live_batch_ms: float = Field(3.0, ge=0, le=1000)
+    live_batch_max: int = Field(64, ge=1, le=4096)
+    live_inline_chars: int = Field(200, ge=0)
     # Web sessions (SECURITY.md): a login lasts at most session_max_hours, and ends after
     # session_idle_minutes without a request.
     session_max_hours: float = Field(12, gt=0, le=24 * 30)

@@ -23,6 +23,7 @@ from analyzer.pipeline import Pipeline
 from .. import store
 from ..analysis import flags_for
 from ..auth_limit import TooManyFailures, find_key
+from ..batcher import MicroBatcher
 from ..deps import LIVE_ROLES, PipelineDep, SettingsDep, role_allowed
 from ..errors import ApiError, error_body
 from ..guard import INVALID_TEXT, invalid, message_problem
@@ -94,13 +95,14 @@ async def serve_tips(
 
 
 async def _talk(websocket: WebSocket, pipeline: Pipeline, settings: Settings, heard: asyncio.Event) -> None:
+    batcher = getattr(websocket.app.state, "batcher", None)  # api/batcher.py
     try:
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
             heard.set()
-            await websocket.send_json(await _answer(message.get("text"), pipeline, settings))
+            await websocket.send_json(await _answer(message.get("text"), pipeline, settings, batcher))
     except WebSocketDisconnect:
         return
 
@@ -127,7 +129,8 @@ def _caller_key(websocket: WebSocket) -> ApiKey | None:
     return find_key(websocket, plain) if plain else None
 
 
-async def _answer(raw: str | None, pipeline: Pipeline, settings: Settings) -> dict[str, Any]:
+async def _answer(raw: str | None, pipeline: Pipeline, settings: Settings,
+                  batcher: MicroBatcher | None = None) -> dict[str, Any]:
     """The reply to one message: its flags, or an error."""
     if raw is None:
         return error_body("invalid_message", "只接受文本消息 / send text messages, not binary")
@@ -143,7 +146,7 @@ async def _answer(raw: str | None, pipeline: Pipeline, settings: Settings) -> di
     if role not in ROLES:
         return error_body("invalid_message", "role 须为 agent 或 customer / role must be agent or customer")
     try:
-        flags = await flags_for(pipeline, settings, data["text"], role)
+        flags = await flags_for(pipeline, settings, data["text"], role, batcher=batcher)
     except ApiError as exc:
         return error_body(exc.code, exc.message)
     reply: dict[str, Any] = {"flags": flags}

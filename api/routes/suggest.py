@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from ..analysis import flags_for
-from ..deps import AgentKey, PipelineDep, SettingsDep
+from ..deps import AgentKey, BatcherDep, PipelineDep, SettingsDep
 from ..routing import CheckedRoute
 from ..schemas import SuggestIn, SuggestOut
 from . import ERRORS
@@ -15,6 +15,7 @@ router = APIRouter(prefix="/v1", tags=["live"], route_class=CheckedRoute, respon
 
 
 @router.post("/suggest", response_model=SuggestOut)
-async def suggest(body: SuggestIn, key: AgentKey, pipeline: PipelineDep, settings: SettingsDep) -> dict[str, Any]:
+async def suggest(body: SuggestIn, key: AgentKey, pipeline: PipelineDep, settings: SettingsDep,
+                  batcher: BatcherDep) -> dict[str, Any]:
     """导火索及改写建议 / triggers in one utterance, with rewrites (roles: agent, supervisor)."""
-    return {"flags": await flags_for(pipeline, settings, body.text, body.role, body.context)}
+    return {"flags": await flags_for(pipeline, settings, body.text, body.role, body.context, batcher)}
