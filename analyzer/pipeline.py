@@ -94,7 +94,7 @@ class Pipeline:
                 from . import sentiment
 
                 self.sentiment = sentiment.load(self.config.sentiment, self.config.sentiment_dir,
-                                                self.config.cache_dir)
+                                                self.config.cache_dir, threads=self.config.threads)
             self._initialized = True
         return self
 

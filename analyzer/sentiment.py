@@ -10,8 +10,10 @@ Two models, both trained by ``huashu train-sentiment`` (``models/sentiment_train
 
 - ``baseline``: char 1–3-gram TF-IDF + logistic regression, one for the label, one for anger
   (numpy only, fast);
-- ``finetuned``: multilingual-e5-small with its top layers and a two-task head trained
-  (``models.classifier``'s network; needs torch and the converted base model in ``.cache/``).
+- ``finetuned``: multilingual-e5-small with its top layers and a two-task head trained, served by
+  ONNX Runtime (``sentiment.onnx`` + the pruned ``tokenizer.json``, written and checked against the
+  torch model by ``models/sentiment_export.py``): numpy, onnxruntime and tokenizers; no torch, no
+  transformers.
 
 ``load("auto")`` gives the fine-tuned model when it can be built, else the baseline, else None
 (no artefact: turns keep ``sentiment: null``, and ``summary.satisfaction`` stays null).
@@ -23,13 +25,19 @@ import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .model import CUSTOMER, HuashuError, Transcript
 from .normalize import normalize
 from .resources import SENTIMENT_DIR as ARTEFACT_DIR
 
+if TYPE_CHECKING:
+    import numpy as np
+
 LABELS = ("negative", "neutral", "positive")
+ONNX_FILE = "sentiment.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+BATCH = 32
 KINDS = ("auto", "baseline", "finetuned", "none")
 
 
@@ -96,71 +104,103 @@ class BaselineSentiment:
 
 
 class FinetunedSentiment:
-    """e5-small with trained top layers and a 5-output head (3-way label + 2-way anger)."""
+    """e5-small with trained top layers and a 5-output head (3-way label + 2-way anger), served by
+    ONNX Runtime from ``sentiment.onnx`` (``models/sentiment_export.py`` writes it and checks it
+    against the torch model); text cut by ``tokenizer.json`` (the pruned e5 vocabulary). One
+    session per process (``load`` caches it); ``predict`` is thread-safe."""
 
     name = "finetuned"
 
-    def __init__(self, classifier, settings: dict[str, Any]):
-        self.classifier = classifier  # models.classifier.TriggerClassifier: tokenising, batching, logits
+    def __init__(self, session, encoder, settings: dict[str, Any], threads: int):
+        self.session = session
+        self.encoder = encoder  # models.tagger.Encoder: the prefix and the length limit
+        self.threads = threads
         self.label_temperature = float(settings["label_temperature"])
         self.anger_temperature = float(settings["anger_temperature"])
         self.anger_threshold = float(settings["anger_threshold"])
-        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, folder: str | Path | None = None, cache_dir: str | Path | None = None,
              num_threads: int | None = None) -> FinetunedSentiment:
+        """``cache_dir`` is not needed any more (the ONNX file holds the whole network)."""
         folder = Path(folder) if folder else artefact_dir()
-        settings = _settings(folder)  # first: a missing artefact costs no torch import
-        weights = folder / "sentiment.safetensors"
-        if not weights.is_file():
-            raise SentimentUnavailable(f"{weights}: 缺失 / missing: run `huashu train-sentiment`")
-        try:
-            from safetensors.torch import load_file
+        settings = _settings(folder)
+        onnx_file, tokenizer_file = folder / ONNX_FILE, folder / TOKENIZER_FILE
+        missing = [f.name for f in (onnx_file, tokenizer_file) if not f.is_file()]
+        if missing:
+            raise SentimentUnavailable(f"情绪模型文件缺失 / the sentiment model is missing in {folder} "
+                                       f"({', '.join(missing)}): run `python -m models.sentiment_export`")
+        return cls.from_files(onnx_file, tokenizer_file, settings, num_threads)
 
-            from models import base
-            from models.classifier import (
-                Settings,
-                TriggerClassifier,
-                build_network,
-                set_threads,
-            )
+    @classmethod
+    def from_files(cls, onnx_file: Path, tokenizer_file: Path, settings: dict[str, Any],
+                   num_threads: int | None = None) -> FinetunedSentiment:
+        try:
+            import onnxruntime as ort
+
+            from models.tagger import Encoder, default_threads
         except ImportError as exc:
             raise SentimentUnavailable(f"缺少依赖 / missing dependency for the fine-tuned model: {exc.name}") from None
+        threads = num_threads or default_threads()
         try:
-            base_path = base.require_base_model(cache_dir)
-        except base.BaseModelMissing as exc:
-            raise SentimentUnavailable(str(exc)) from None
-        set_threads(num_threads)
-        network = Settings(**{k: v for k, v in settings["network"].items() if k in Settings.__dataclass_fields__})
-        net = build_network(base.load_encoder(base_path, layers=network.layers), network)
-        trained = {k: v.float() for k, v in load_file(str(weights)).items()}
-        missing = set(net.trained_state()) - set(trained)
-        if missing:
-            raise SentimentUnavailable(f"{weights}: missing tensors {sorted(missing)[:3]}")
-        net.load_state_dict(trained, strict=False)
-        net.eval()
-        for p in net.parameters():
-            p.requires_grad_(False)
-        return cls(TriggerClassifier(net, base.load_tokenizer(base_path), network, num_threads), settings)
+            network = settings["network"]
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 3
+            session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+            if [i.name for i in session.get_inputs()] != ["ids", "mask"] or session.get_outputs()[0].name != "logits":
+                raise ValueError("inputs ids, mask and output logits expected")
+            encoder = Encoder(tokenizer_file, network["prefix"], int(network["max_length"]))
+        except Exception as exc:  # noqa: BLE001 - any damage to the artefact is one clear line
+            raise SentimentUnavailable(f"{onnx_file}: 情绪模型无法读取 / the sentiment model cannot be read "
+                                       f"({type(exc).__name__}: {str(exc)[:160]}): "
+                                       "run `python -m models.sentiment_export`") from None
+        return cls(session, encoder, settings, threads)
 
-    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[dict[str, Any]]:
-        from models.classifier import softmax
+    def logits(self, texts: Sequence[str], batch_size: int = BATCH) -> np.ndarray:
+        """Raw logits [len(texts), 5] of normalised ``texts``, in batches of similar length (the
+        int8 weights' activations are quantised per batch: figures are taken as served)."""
+        import numpy as np
 
-        if not texts:
-            return []
-        with self._lock:
-            logits = self.classifier.logits([normalize(t).text for t in texts], batch_size)
+        out = np.zeros((len(texts), len(LABELS) + 2), dtype=np.float32)
+        encoded = self.encoder.encode(texts)
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].ids))
+        for s in range(0, len(order), batch_size):
+            idx = order[s:s + batch_size]
+            width = max(len(encoded[i].ids) for i in idx)
+            ids = np.full((len(idx), width), self.encoder.pad_id, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                n = len(encoded[i].ids)
+                ids[row, :n] = encoded[i].ids
+                mask[row, :n] = 1
+            out[idx] = self.session.run(["logits"], {"ids": ids, "mask": mask})[0]
+        return out
+
+    def probabilities(self, texts: Sequence[str], batch_size: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
+        """(label probabilities [n, 3], P(angry) [n]) of ``texts`` as written (normalised here)."""
+        from models.tagger import softmax
+
+        logits = self.logits([normalize(t).text for t in texts], batch_size)
         n = len(LABELS)
         probs = softmax(logits[:, :n] / self.label_temperature)
         angry = softmax(logits[:, n:] / self.anger_temperature)[:, 1]
+        return probs, angry
+
+    def predict(self, texts: Sequence[str], batch_size: int = BATCH) -> list[dict[str, Any]]:
+        if not texts:
+            return []
+        probs, angry = self.probabilities(texts, batch_size)
         return [_result(p, a, self.anger_threshold, self.name) for p, a in zip(probs, angry)]
 
 
-def load(kind: str = "auto", folder: str | Path | None = None, cache_dir: str | Path | None = None):
+def load(kind: str = "auto", folder: str | Path | None = None, cache_dir: str | Path | None = None,
+         threads: int | None = None):
     """The sentiment model: ``finetuned``, ``baseline``, ``auto`` (the fine-tuned one if it can be
     built, else the baseline, else None) or ``none`` (None). Asking for one by name that cannot be
-    loaded raises ``SentimentUnavailable``."""
+    loaded raises ``SentimentUnavailable``. ``threads``: ONNX Runtime's (the configuration's
+    ``threads``; 0 or None: the cores, at most 8)."""
     if kind not in KINDS:
         raise SentimentUnavailable(f"未知的情绪模型 / unknown sentiment model {kind!r} (one of {', '.join(KINDS)})")
     if kind == "none":
@@ -168,26 +208,34 @@ def load(kind: str = "auto", folder: str | Path | None = None, cache_dir: str | 
     if kind == "baseline":
         return _cached(BaselineSentiment, folder, cache_dir)
     if kind == "finetuned":
-        return _cached(FinetunedSentiment, folder, cache_dir)
+        return _cached(FinetunedSentiment, folder, cache_dir, threads)
     for cls in (FinetunedSentiment, BaselineSentiment):
         try:
-            return _cached(cls, folder, cache_dir)
+            return _cached(cls, folder, cache_dir, threads)
         except (SentimentUnavailable, ImportError, OSError, KeyError, ValueError):
             continue
     return None
 
 
-_LOADED: dict[tuple[str, str], Any] = {}
+_LOADED: dict[tuple[str, str, str, int], Any] = {}
 _LOAD_LOCK = threading.Lock()
 
 
-def _cached(cls, folder: str | Path | None, cache_dir: str | Path | None = None):
+def _cached(cls, folder: str | Path | None, cache_dir: str | Path | None = None, threads: int | None = None):
     """One instance per model and folder in a process (a batch worker, the service, a test run)."""
-    key = (cls.name, str(Path(folder).resolve() if folder else artefact_dir().resolve()), str(cache_dir))
+    key = (cls.name, str(Path(folder).resolve() if folder else artefact_dir().resolve()), str(cache_dir),
+           int(threads or 0) if cls is FinetunedSentiment else 0)
     with _LOAD_LOCK:
         if key not in _LOADED:
-            _LOADED[key] = cls.load(folder, cache_dir)
+            _LOADED[key] = (cls.load(folder, cache_dir, threads or None) if cls is FinetunedSentiment
+                            else cls.load(folder, cache_dir))
         return _LOADED[key]
+
+
+def clear_cache() -> None:
+    """Forget the loaded models (after an artefact is rewritten)."""
+    with _LOAD_LOCK:
+        _LOADED.clear()
 
 
 def annotate(t: Transcript, model, overwrite: bool = True) -> Transcript:

@@ -107,6 +107,8 @@ def _command_line(args: argparse.Namespace) -> int:
 
     try:
         import numpy  # noqa: F401
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
         import safetensors  # noqa: F401
         import sklearn  # noqa: F401
         import torch  # noqa: F401
@@ -424,6 +426,10 @@ def run(data_files: list[Path], out_dir: Path, cfg: SentimentConfig, cache_dir: 
     }
     (out_dir / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     write_card(out_dir / "MODEL_CARD.md", metrics)
+    # the served ONNX file (sentiment.onnx), checked against this torch model
+    from models.sentiment_export import export_artefact
+
+    export_artefact(out_dir, cache_dir, cfg.threads, log=log)
     log(f"done in {metrics['training_time_s']:.0f}s: {out_dir}")
     return metrics
 
@@ -556,6 +562,7 @@ turns the ratings into the mood over the call, escalations after agent triggers 
   with 5 outputs are trained here (multi-task: the first 3 are the label, the last 2 anger), stored
   fp16, with a temperature per task and the anger threshold fitted on the dev split. Only the
   trained layers and the head are stored; the rest is rebuilt from the base. Nothing is downloaded.
+  Served from `sentiment.onnx` by ONNX Runtime (see "Serving" below; no torch at run time).
 - **Baseline** (`baseline/label`, `baseline/anger`): char 1–3-gram TF-IDF + logistic regression
   (balanced classes), one model per task, plain arrays (`models/baseline.py`), no pickle. Fast
   (numpy only); `huashu report --sentiment baseline` uses it.
@@ -583,8 +590,8 @@ huashu report calls/ --out out/     # sentiment on every customer turn (fine-tun
 - The data is written for this project, not sampled from real calls; real customers are more
   varied. Sarcasm (你们效率可真高啊) and mixed turns are the hardest cases.
 - Anger is a yes/no call at a threshold tuned on a small dev split; re-tune on real data.
-- On CPU the fine-tuned model costs tens of milliseconds per customer turn; the baseline is the
-  fast choice for very large batch runs.
+- On CPU the fine-tuned model costs milliseconds per customer turn (see "Serving"); the baseline
+  is the fast choice for very large batch runs.
 """
 
 
