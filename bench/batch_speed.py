@@ -183,14 +183,15 @@ def make_corpus(root: str | os.PathLike[str], n_calls: int = 100, seed: int = SE
 
 
 # -- the benchmark -------------------------------------------------------------------------
-def _measure(corpus: Path, workers: int | None, chunk_size: int) -> dict:
+def _measure(corpus: Path, workers: int | None, chunk_size: int, model: bool = False) -> dict:
+    """``model``: with the trigger model (``bench/model_speed.py``); by default the lexicon alone."""
     from analyzer.batch import Options, run_report
 
     out = Path(tempfile.mkdtemp(prefix="huashu-bench-"))
     arrivals: list[float] = []
     try:
         started = time.perf_counter()
-        report = run_report([corpus], out, options=Options.of(sentiment="none"), workers=workers,
+        report = run_report([corpus], out, options=Options.of(sentiment="none", model=model), workers=workers,
                             chunk_size=chunk_size, progress=False, xlsx=False,
                             on_result=lambda _: arrivals.append(time.perf_counter()))
         total = time.perf_counter() - started

@@ -55,7 +55,8 @@ SIZES = {  # full, quick
     "cli_lines": (20_000, 2_000),
     "api_requests": (2_000, 300),
     "api_runs": (3, 3),
-    "model_speed": (["--n", "512", "--latency", "200"], ["--n", "128", "--latency", "20"]),
+    "model_speed": (["--seconds", "20"], ["--quick", "--no-report"]),  # with the previous commit (a worktree)
+    "model_timeout": (1800, 900),
     "batch_speed": (["--calls", "1000"], ["--calls", "200"]),
     "external_timeout": (600, 300),
     "startup_runs": (5, 3),
@@ -225,10 +226,10 @@ def main() -> None:
 
     model_args, batch_args = size["model_speed"], size["batch_speed"]
     section(
-        "model", "5. The model: lexicon vs baseline vs fused (`bench/model_speed.py`)",
+        "model", "5. The model: lexicon vs fused ONNX vs the tagger vs torch vs the previous path (`bench/model_speed.py`)",
         f"Run as a subprocess: `python bench/model_speed.py {' '.join(model_args)}`; its own output follows "
         "(the bench is kept with the model; see its docstring).",
-        lambda: external("model_speed.py", model_args, size["external_timeout"]),
+        lambda: external("model_speed.py", model_args, size["model_timeout"]),
     )
     section(
         "batch", "6. Batch reports, one process vs Dask (`bench/batch_speed.py`)",
