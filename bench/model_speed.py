@@ -42,6 +42,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -137,15 +138,20 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float,
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err, stdin=inp)
         status = usage = None
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - t0 > timeout:
-                proc.kill()
-                _, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.005)
+        try:
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.perf_counter() - t0 > timeout:
+                    proc.kill()
+                    _, status, usage = os.wait4(proc.pid, 0)
+                    break
+                time.sleep(0.005)
+        except BaseException:  # interrupted: leave no measured process behind
+            proc.kill()
+            proc.wait()
+            raise
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -533,6 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     from analyzer.config import Config
     from analyzer.resources import TRIGGER_DIR
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still remove the worktree
     started, t0, load_start = datetime.now(UTC), time.perf_counter(), os.getloadavg()
     cfg = Config()
     texts = [u.text for u in corpus_mod.build(max(size["n"], size["latency"]))]
