@@ -166,6 +166,20 @@ def huashu_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "analyzer.cli"]
 
 
+def cpu_mark() -> tuple[float, float]:
+    """(busy CPU seconds of the whole machine, CPU seconds of this process and its reaped
+    children): two marks give the other work's share of the run."""
+    import resource
+
+    import psutil
+
+    t = psutil.cpu_times()
+    busy = sum(t) - t.idle - getattr(t, "iowait", 0.0)
+    mine = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+               for f in ("ru_utime", "ru_stime"))
+    return busy, mine
+
+
 def last_line(text: str) -> str:
     lines = [x for x in text.strip().splitlines() if x.strip()]
     return lines[-1][:240] if lines else ""
@@ -417,7 +431,9 @@ def render(ctx: dict, rows: list[dict], cold: list[dict] | None, report: dict | 
         "",
         f"`{ctx['command']}` — {ctx['date']} UTC, {ctx['minutes']:.1f} min. Machine: {ctx['machine']}.",
         (f"Load average (1/5/15 min) at the start {la0[0]:.2f}/{la0[1]:.2f}/{la0[2]:.2f}, at the end "
-         f"{la1[0]:.2f}/{la1[1]:.2f}/{la1[2]:.2f}. Inference threads: {ctx['threads']}. Trigger artefact: "
+         f"{la1[0]:.2f}/{la1[1]:.2f}/{la1[2]:.2f}; other work on the machine during the run (its busy CPU time "
+         f"less this run's own): {max(0.0, ctx['other_cpu']):,.0f} CPU-seconds, "
+         f"{max(0.0, ctx['other_cpu']) / (60 * ctx['minutes']):.2f} of the {os.cpu_count()} cores on average. Inference threads: {ctx['threads']}. Trigger artefact: "
          f"`{ctx['artefact']}`; the previous commit ({PREVIOUS}) reads its own `models/trigger` "
          f"(a temporary `git worktree`, removed after the run)."),
         (f"Bench corpus (`bench/corpus.py`): {ctx['n']:,} utterances for batch 64, the first {ctx['latency']:,} "
@@ -540,7 +556,7 @@ def main(argv: list[str] | None = None) -> int:
     from analyzer.resources import TRIGGER_DIR
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still remove the worktree
-    started, t0, load_start = datetime.now(UTC), time.perf_counter(), os.getloadavg()
+    started, t0, load_start, cpu0 = datetime.now(UTC), time.perf_counter(), os.getloadavg(), cpu_mark()
     cfg = Config()
     texts = [u.text for u in corpus_mod.build(max(size["n"], size["latency"]))]
     real_path = (REPO / cfg.real_cache if not Path(cfg.real_cache).is_absolute() else Path(cfg.real_cache)) / "turns.jsonl"
@@ -575,10 +591,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if worktree is not None:
             remove_worktree(worktree)
+    cpu1 = cpu_mark()
     given = sys.argv[1:] if argv is None else argv
     command = " ".join(["python bench/model_speed.py", *given])
     ctx = {"command": command, "date": f"{started:%Y-%m-%d %H:%M}", "minutes": (time.perf_counter() - t0) / 60,
            "machine": machine(), "load_start": load_start, "load_end": os.getloadavg(),
+           "other_cpu": (cpu1[0] - cpu0[0]) - (cpu1[1] - cpu0[1]),
            "threads": cfg.threads or "default (the cores, at most 8)",
            "artefact": cfg.model_dir or str(TRIGGER_DIR.relative_to(REPO)), "n": size["n"],
            "latency": size["latency"], "seconds": size["seconds"], "real_note": real_note, "runs": size["runs"],
