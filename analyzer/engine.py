@@ -46,7 +46,7 @@ class Engine:
     def initialize(self) -> Engine:
         """Load everything now (jieba, OpenCC, the classifier when ``model``) so the first request
         is as fast as the rest. With ``model=True`` and no usable model this raises
-        ``models.classifier.ModelUnavailable`` (a one-line message)."""
+        ``models.tagger.ModelUnavailable`` (a one-line message)."""
         self.segmenter.initialize()
         if self.model and self.fuser is None:
             from .fusion import Fuser
@@ -151,11 +151,15 @@ class Engine:
             again = self._triggers_within(rewritten, start, start + len(suggestion), rechecked)
             (retriggering if again else good).append(suggestion)
         suggestions = good or retriggering  # the handbook's advice; the rewrite is analyzer.rewriter's
+        rewrite = apply(original, start, end, suggestions[0])  # a catalyst takes the particle along
+        shown = m.end  # the span shown leaves sentence-final particles out (checks.yaml trailing_particles)
+        while shown - m.start > 2 and norm.text[shown - 1] in self.lexicon.checks.trailing_particles:
+            shown -= 1
+        start, end = norm.to_original(m.start, shown)
         return Flag(
             start=start, end=end, text=original[start:end], category=m.entry.category,
             confidence=m.entry.confidence, source="lexicon", rule=m.entry.id,
-            principle=m.entry.principle, suggestions=suggestions,
-            rewrite=apply(original, start, end, suggestions[0]),
+            principle=m.entry.principle, suggestions=suggestions, rewrite=rewrite,
         )
 
     def _triggers_within(self, text: str, start: int, stop: int, rechecked: dict[tuple[str, int, int], bool]) -> bool:

@@ -145,6 +145,7 @@ class Checks:
     clause_breaks: str = "。！？!?；;，,\n "
     followers: dict[str, Regex] = field(default_factory=dict)
     follow_window: int = 40
+    trailing_particles: str = ""  # sentence-final particles a flag's span leaves out (你搞错了吧 → 你搞错了)
 
 
 @dataclass
@@ -285,6 +286,7 @@ def _parse_checks(raw: dict[str, Any]) -> Checks:
         negators=tuple(_norm(s) for s in raw.get("negators", [])),
         followers=followers,
         follow_window=int(raw.get("follow_window", 40)),
+        trailing_particles=_norm(str(raw.get("trailing_particles", ""))),
     )
 
 

@@ -42,3 +42,11 @@ def candidate_suggestions(match: Match, norm: Normalized, script: str) -> list[s
 
 def apply(original: str, start: int, end: int, replacement: str) -> str:
     return original[:start] + replacement + original[end:]
+
+
+def splice(original: str, start: int, end: int, replacement: str, particles: str = "") -> str:
+    """``replacement`` in place of ``original[start:end]`` and of the sentence-final ``particles``
+    right after it (a flag's span leaves them out, a catalyst takes them along: 你搞错了【吧】)."""
+    while end < len(original) and original[end] in particles:
+        end += 1
+    return apply(original, start, end, replacement)

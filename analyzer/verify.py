@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .engine import Engine
 from .lexicon import Entry
-from .rewrite import apply
+from .rewrite import splice
 
 
 def entry_problems(engine: Engine, entry: Entry) -> list[str]:
@@ -22,9 +22,11 @@ def entry_problems(engine: Engine, entry: Entry) -> list[str]:
         flag = flags[0]
         if ex.span is not None and flag.text != ex.span:
             problems.append(f"example {ex.text!r}: span {flag.text!r}, expected {ex.span!r}")
-        # an example's rewrite is the entry's first catalyst in place of the span (the handbook's
-        # advice); the rewrite shown (analyzer.rewriter, clause-level) must trigger nothing
-        spliced = apply(ex.text, flag.start, flag.end, flag.suggestions[0]) if flag.suggestions else ex.text
+        # an example's rewrite is the entry's first catalyst in place of the span and the particles
+        # after it (the handbook's advice); the rewrite shown (analyzer.rewriter, clause-level) must
+        # trigger nothing
+        particles = engine.lexicon.checks.trailing_particles
+        spliced = splice(ex.text, flag.start, flag.end, flag.suggestions[0], particles) if flag.suggestions else ex.text
         if ex.rewrite is not None and spliced != ex.rewrite:
             problems.append(f"example {ex.text!r}: rewrite {spliced!r}, expected {ex.rewrite!r}")
         again = engine.check(flag.rewrite) if flag.rewrite else []

@@ -91,7 +91,7 @@ def test_analyze_gb18030_csv(tmp_path):
 
 def test_analyze_text_and_html(tmp_path):
     r = huashu("analyze", "examples/call-0001.txt", "--format", "text")
-    assert r.returncode == 0 and "【你搞错了吧】" in r.stdout and "→" in r.stdout
+    assert r.returncode == 0 and "【你搞错了】" in r.stdout and "→" in r.stdout
     out = tmp_path / "call.html"
     r = huashu("analyze", "examples/call-0001.txt", "--format", "html", "--out", str(out))
     page = out.read_text(encoding="utf-8")

@@ -56,7 +56,7 @@ def test_traditional_offsets_and_suggestions_in_traditional(engine: Engine):
     "text,span,category",
     [
         ("嗯那个你必须先去营业厅办理一下才行", "你必须", "command"),  # ASR, no punctuation
-        ("亲😊你搞错了哦～单号不是这个", "你搞错了哦", "you_statement"),  # chat, emoji
+        ("亲😊你搞错了哦～单号不是这个", "你搞错了", "you_statement"),  # chat, emoji; the span leaves the particle out
         ("ＯＫ！你搞錯了，這張卡不是信用卡", "你搞錯了", "you_statement"),  # full-width + Traditional
         ("這是公司的規定", "這是公司的規定", "us_vs_them"),
     ],
