@@ -3,7 +3,7 @@
 Inputs per agent utterance: the lexicon flags (``Engine`` without a model: span, rule, prior
 ``confidence`` of the entry) and the model's calibrated probabilities ``p[c]`` for the 11 labels
 (``none`` + the 10 categories): ``p = w * p_transformer + (1 - w) * p_baseline``, the fine-tuned
-transformer (``models.classifier``, temperature-scaled) mixed with the char n-gram baseline
+tagger (``models.tagger``: the fine-tuned encoder served by ONNX Runtime, temperature-scaled) mixed with the char n-gram baseline
 (``models.baseline``, temperature-scaled), ``w`` chosen on the dev split by log-loss
 (``fusion.model_weight``; 1 = the transformer alone).
 
@@ -32,18 +32,15 @@ Rules
    ``p[c]``, its source ``"model"``; its span must pass ``analyzer.span_rules`` (not only
    particles or endearments, not reported or quoted, no action of the agent after a no, a 七不问
    topic for privacy, the customer at fault for blame) or there is no flag; and
-   - span: the words that carry the decision, found by occlusion: each clause (when there are
-     several) and each run of 1–4 jieba tokens inside a clause is removed in turn; the baseline
-     ranks all these variants by how much ``p[c]`` drops and the 12 best are scored by the model
-     (transformer + baseline) in one batch; the span with the largest drop wins, the shortest
-     among those within 0.05 of it that holds more than one character or particles; when no
-     span drops ``p[c]`` by half, the span is the whole
-     clause holding the best one; when the rule's catalysts move the slot
+   - span: the tagger's own (``models.tagger``: the same pass that gave ``p`` marks, per piece,
+     where a trigger of each category begins and continues): the run of pieces marked for ``c``
+     with the highest score, widened to whole jieba words and trimmed of punctuation (the first
+     clause when nothing is marked); when the rule's catalysts move the slot
      (``我这边暂时没有权限……，不过……``) the span runs on to the clause end, as the lexicon's own
      flags for such entries do, and the slot is left empty;
    - rule: the lexicon entry of category ``c`` whose examples are nearest to the utterance
-     (cosine of the base model's mean-pooled, normalised e5 embeddings; the examples' embeddings
-     are computed once per load, most of them read from ``models/trigger/lexicon_embeddings``);
+     (cosine of the tagger's sentence vectors, from the same pass; the examples' vectors are read
+     from ``models/trigger/lexicon_embeddings``, the few missing ones computed once per load);
    - principle and suggestions: that entry's principle and catalysts, in the utterance's script
      (``analyzer.rewrite.to_script``); rewrite: the utterance with the span replaced by the first.
 4. Offsets always point into the ORIGINAL text (spans are found on the normalised text and mapped
@@ -71,9 +68,6 @@ if TYPE_CHECKING:  # pragma: no cover
 NONE = "none"
 _EPS = 1e-4
 _PUNCT = set("。！？!?；;，,、：:…~～ \n\t\"'“”‘’()（）[]【】《》<>")
-MAX_NGRAM = 4  # occlusion candidates: runs of 1-4 jieba tokens
-NEAR = 0.05  # drops this close to the largest count as ties, won by the shorter span
-PRESELECT = 12  # occlusion variants the transformer scores, chosen by the baseline's drop
 
 
 def logit(p: float) -> float:
@@ -182,21 +176,20 @@ class Fuser:
     @classmethod
     def load(cls, lexicon: Lexicon, segmenter: Segmenter, artefact=None, cache_dir=None, classifier=None,
              threads: int | None = None) -> Fuser:
-        """From the artefact folder (default ``models/trigger/``); ``classifier``: one already loaded;
-        ``lexicon`` and ``segmenter``: the engine's, for spans and the nearest rule."""
+        """From the artefact folder (default ``models/trigger/``): the ONNX tagger
+        (``models.tagger``, one session per process), the baseline and the stored lexicon
+        embeddings; ``classifier``: a tagger already loaded; ``lexicon`` and ``segmenter``: the
+        engine's, for spans and the nearest rule. (``cache_dir`` is not needed any more: the
+        tagger's artefact holds its whole network.)"""
         from pathlib import Path
 
         from models.baseline import BaselineClassifier
-        from models.classifier import (
-            ModelUnavailable,
-            TriggerClassifier,
-            artefact_dir,
-            load_lexicon_embeddings,
-        )
+        from models.classifier import artefact_dir, load_lexicon_embeddings
+        from models.tagger import ModelUnavailable, Tagger
 
         folder = Path(artefact) if artefact else artefact_dir()
         try:
-            classifier = classifier or TriggerClassifier.load(folder, cache_dir, threads or None)
+            classifier = classifier or Tagger.load(folder, threads or None)
             s = classifier.settings
             policy = Policy(list(s.labels), dict(s.thresholds), FusionParams.from_dict(s.fusion), s.gate)
             needs_baseline = s.gate is not None or policy.params.model_weight < 1
@@ -217,38 +210,46 @@ class Fuser:
                   norms: Sequence[Normalized] | None = None) -> list[list[Flag]]:
         """``norms``: the texts normalised (the engine's, computed once per utterance)."""
         norms = norms if norms is not None else [normalize(t) for t in texts]
-        probs = self.probabilities([n.text for n in norms], [len(f) for f in lexicon_flags], normalized=True)
+        probs, passes = self.run([n.text for n in norms], [len(f) for f in lexicon_flags])
         benign = benign if benign is not None else [()] * len(texts)
         out = []
-        for text, norm, flags, row, script, harmless in zip(texts, norms, lexicon_flags, probs, scripts, benign):
+        for text, norm, flags, row, tagged, script, harmless in zip(texts, norms, lexicon_flags, probs, passes,
+                                                                     scripts, benign):
             vetoable = [self.span_rules.veto_context(self._flag_clause(norm, f)) is not None for f in flags]
             decisions = self.policy.decide([(f.category, f.confidence) for f in flags], row, harmless, vetoable)
-            fused = (self._flag(text, norm, flags, d, script) for d in decisions)
+            fused = (self._flag(text, norm, flags, d, script, tagged) for d in decisions)
             out.append([f for f in fused if f is not None])
         return out
 
-    def probabilities(self, texts: Sequence[str], n_lexicon: Sequence[int],
-                      normalized: bool = False) -> list[np.ndarray | None]:
-        """The model's rows (rule 1 and the mixture), None where the gate skips the transformer.
-        The models read text as the lexicon sees it: ``texts`` are normalised here unless they are."""
-        texts = texts if normalized else [normalize(t).text for t in texts]
+    def run(self, texts: Sequence[str], n_lexicon: Sequence[int]) -> tuple[list[np.ndarray | None], list]:
+        """Rule 1 and one tagger pass (``texts`` normalised): per text the mixture's row and the
+        tagger's output (``models.tagger.TaggerOutput``: spans, sentence vector), both None where
+        the gate skips the tagger."""
         run = list(range(len(texts)))
         p_base = self._baseline_proba(texts)
         if p_base is not None and self.policy.gate is not None:
             none = self.policy.labels.index(NONE)
             run = [i for i in run if not self.policy.skips(n_lexicon[i], float(p_base[i, none]))]
         rows: list[np.ndarray | None] = [None] * len(texts)
+        passes: list = [None] * len(texts)
         if run:
-            probs = self._mix(self.classifier.predict_proba([texts[i] for i in run], batch_size=64),
-                              None if p_base is None else p_base[run])
-            for i, row in zip(run, probs):
-                rows[i] = row
-        return rows
+            outputs = self.classifier.run([texts[i] for i in run])
+            probs = self._mix(np.stack([o.probs for o in outputs]), None if p_base is None else p_base[run])
+            for i, row, output in zip(run, probs, outputs):
+                rows[i], passes[i] = row, output
+        return rows, passes
+
+    def probabilities(self, texts: Sequence[str], n_lexicon: Sequence[int],
+                      normalized: bool = False) -> list[np.ndarray | None]:
+        """The model's rows (rule 1 and the mixture), None where the gate skips the tagger.
+        The models read text as the lexicon sees it: ``texts`` are normalised here unless they are."""
+        texts = texts if normalized else [normalize(t).text for t in texts]
+        return self.run(texts, n_lexicon)[0]
 
     def model_proba(self, texts: Sequence[str], normalized: bool = False) -> np.ndarray:
         """The mixture's probabilities for every text (no gate)."""
         texts = texts if normalized else [normalize(t).text for t in texts]
-        return self._mix(self.classifier.predict_proba(texts, batch_size=64), self._baseline_proba(texts))
+        return self._mix(self.classifier.predict_proba(texts), self._baseline_proba(texts))
 
     def _baseline_proba(self, texts: Sequence[str]) -> np.ndarray | None:
         if self.baseline is None or not len(texts):
@@ -269,25 +270,26 @@ class Fuser:
         return self.span_rules.clause(norm.text, s, max(s, e), self.span_rules.veto_reach)
 
     def _flag(self, text: str, norm: Normalized, lexicon_flags: list[Flag], d: Decision,
-              script: str | None) -> Flag | None:
+              script: str | None, tagged=None) -> Flag | None:
         if d.lexicon_index is not None:
             f = lexicon_flags[d.lexicon_index]
             return Flag(f.start, f.end, f.text, f.category, d.confidence, d.source, f.rule, f.principle,
                         list(f.suggestions), f.rewrite)
-        return self.model_flag(text, d.category, d.confidence, script, norm)
+        return self.model_flag(text, d.category, d.confidence, script, norm, tagged)
 
     # model-only hits ----------------------------------------------------------------------
     def model_flag(self, text: str, category: str, confidence: float, script: str | None,
-                   norm: Normalized | None = None) -> Flag | None:
+                   norm: Normalized | None = None, tagged=None) -> Flag | None:
         """The flag, or None when its span breaks a rule of ``analyzer.span_rules`` (particles
         only, reported or quoted words, a no the agent follows with an action, a privacy
         question with no 七不问 topic, blame with no customer at fault)."""
         script = script or detect_script(text)
         norm = norm or normalize(text)
-        s, e = self.occlusion_span(norm, category)
+        tagged = tagged or self.classifier.run([norm.text])[0]
+        s, e = self.tagged_span(norm, tagged, category)
         if self.span_rules.reject(norm.text, s, e, category):
             return None
-        entry = self.nearest_entry(norm.text, category)
+        entry = self.nearest_entry(norm.text, category, tagged.vector)
         if entry.span_covers_slot:  # its catalysts take the rest of the clause along (它的槽位在中间)
             e = max(e, self._clause_end(norm.text, e))
         start, end = norm.to_original(s, e)
@@ -323,37 +325,25 @@ class Fuser:
         tokens = [[(s, e) for s, e in words if cs <= s and e <= ce] for cs, ce in clauses]
         return clauses, tokens
 
-    def occlusion_span(self, norm: Normalized, category: str) -> tuple[int, int]:
-        """Rule 3's span over the normalised text (see the module docstring)."""
+    def tagged_span(self, norm: Normalized, tagged, category: str) -> tuple[int, int]:
+        """Rule 3's span over the normalised text: the tagger's run of pieces for ``category``
+        (``models.tagger.TaggerOutput.span``), widened to whole jieba words (a span never cuts a
+        word) and trimmed of punctuation; the whole first clause when the tagger marks nothing."""
         text = norm.text
-        clauses, tokens = self.candidate_spans(norm)
-        if not clauses:
-            return 0, len(text)
-        col = self.classifier.labels.index(category)
-        spans = [c for c in clauses if len(clauses) > 1]
-        for (cs, ce), toks in zip(clauses, tokens):
-            spans += [(toks[i][0], toks[j][1]) for i in range(len(toks))
-                      for j in range(i, min(i + MAX_NGRAM, len(toks))) if (toks[i][0], toks[j][1]) != (cs, ce)]
-        spans = list(dict.fromkeys(spans))
-        if not spans:
-            return clauses[0]
-        variants = [_remove(text, s, e) for s, e in spans]
-        p_base = self._baseline_proba([text, *variants])
-        if p_base is not None and len(spans) > PRESELECT:  # the cheap model ranks, the mixture decides
-            order = np.argsort(-(p_base[0, col] - p_base[1:, col]), kind="stable")[:PRESELECT]
-            spans, variants = [spans[i] for i in order], [variants[i] for i in order]
-        p = self.model_proba([text, *variants], normalized=True)[:, col]
-        base_p, drops = float(p[0]), float(p[0]) - p[1:]
-        best = float(drops.max())
-        home = next(c for c in clauses if c[0] <= spans[int(np.argmax(drops))][0] < c[1])
-        if best < 0.5 * base_p:  # no short run of words explains the verdict: its whole clause
-            return home
-        near = [i for i, d in enumerate(drops) if d >= best - NEAR]
-        # a span of one character or of particles alone is no span (analyzer.span_rules): among
-        # the near-best, the shortest that holds words
-        worded = [k for k in near if not self.span_rules.only_fillers(text[spans[k][0]:spans[k][1]])]
-        i = min(worded or near, key=lambda k: (spans[k][1] - spans[k][0], -drops[k]))
-        return spans[i]
+        clauses, _ = self.candidate_spans(norm)
+        found = tagged.span(self.policy.labels, category) if tagged is not None else None
+        if found is None:
+            return clauses[0] if clauses else (0, len(text))
+        s, e = _trim(text, found[0], found[1])
+        for _, ws, we in self.segmenter.tokens(text).words:
+            if ws < s < we:
+                s = ws
+            if ws < e < we:
+                e = we
+        s, e = _trim(text, s, e)
+        if s >= e:
+            return next((c for c in clauses if c[0] <= found[0] < c[1]), clauses[0] if clauses else (0, len(text)))
+        return s, e
 
     def _vectors(self) -> dict[str, tuple[list[Entry], np.ndarray, np.ndarray]]:
         """Per category: its entries, each example's embedding, and the example → entry index."""
@@ -372,7 +362,9 @@ class Fuser:
             self._entry_vectors = {c: (es, np.stack(vs), np.array(ow)) for c, (es, vs, ow) in by_cat.items()}
         return self._entry_vectors
 
-    def nearest_entry(self, normalized_text: str, category: str) -> Entry:
+    def nearest_entry(self, normalized_text: str, category: str, vector: np.ndarray | None = None) -> Entry:
+        """The lexicon entry of ``category`` whose examples' sentence vectors are nearest to the
+        text's (``vector``: the tagger's, from the pass that found the flag)."""
         vectors = self._vectors()
         if category not in vectors:  # a category no loaded entry has: search them all
             entries = [e for es, _, _ in vectors.values() for e in es]
@@ -381,7 +373,7 @@ class Fuser:
             owner = np.concatenate([o + k for (_, _, o), k in zip(vectors.values(), offsets)])
         else:
             entries, vecs, owner = vectors[category]
-        q = self.classifier.embed([normalized_text])[0]
+        q = vector if vector is not None else self.classifier.embed([normalized_text])[0]
         return entries[int(owner[int(np.argmax(vecs @ q))])]
 
 
@@ -391,7 +383,3 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
     while e > s and text[e - 1] in _PUNCT:
         e -= 1
     return s, e
-
-
-def _remove(text: str, s: int, e: int) -> str:
-    return text[:s] + text[e:]

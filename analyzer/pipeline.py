@@ -85,7 +85,7 @@ class Pipeline:
 
     def initialize(self) -> Pipeline:
         """Load jieba, OpenCC, the classifier and the sentiment model now. A classifier asked for
-        but missing raises ``models.classifier.ModelUnavailable`` (one line saying what to run)."""
+        but missing raises ``models.tagger.ModelUnavailable`` (one line saying what to run)."""
         if not self._initialized:
             self.engine.initialize()
             if self.live_engine is not self.engine:
@@ -189,11 +189,11 @@ def build_or_fallback(config: Config) -> tuple[Pipeline, str | None]:
 def build(config: Config | None = None) -> Pipeline:
     """The pipeline for this configuration, loaded; a missing classifier is one clear line."""
     config = config or Config()
-    if not config.model_on_uploads:  # no classifier: models.classifier (numpy, ~0.1 s) stays unimported
+    if not config.model_on_uploads:  # no tagger: models.tagger (numpy, onnxruntime) stays unimported
         return Pipeline(config).initialize()
     try:
-        from models.classifier import ModelUnavailable
-    except ImportError as exc:  # torch/transformers absent
+        from models.tagger import ModelUnavailable
+    except ImportError as exc:  # numpy absent
         if (config or Config()).model_on_uploads:
             raise HuashuError(f"模型依赖缺失 / model dependencies missing ({exc.name}): run `make setup`, "
                               f"or use --no-model for the lexicon alone") from None

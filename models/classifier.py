@@ -20,7 +20,6 @@ import json
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import numpy as np
 from analyzer.resources import TRIGGER_DIR as ARTEFACT_DIR
 
 from . import base
+from .tagger import ModelUnavailable, Settings
 
 WEIGHTS_FILE = "trigger.safetensors"
 SETTINGS_FILE = "trigger.json"
@@ -40,36 +40,6 @@ def artefact_dir() -> Path:
     configuration's ``model_dir``, ``HUASHU_MODEL_DIR``)."""
     return ARTEFACT_DIR
 
-
-@dataclass
-class Settings:
-    """Everything needed to rebuild and use the trained model (stored in ``trigger.json``)."""
-
-    labels: list[str] = field(default_factory=list)  # "none" + the categories, set by training
-    base: str = f"{base.SOURCE_PACKAGE}=={base.SOURCE_VERSION}:{base.SOURCE_FILE}"
-    layers: int = 12  # encoder layers used (the base has 12)
-    trained_layers: int = 4  # the top ones, fine-tuned; the rest stay as in the base
-    max_length: int = 64
-    prefix: str = "query: "
-    dropout: float = 0.1
-    temperature: float = 1.0
-    thresholds: dict[str, float] = field(default_factory=dict)  # per category, on calibrated p
-    fusion: dict[str, Any] = field(default_factory=dict)  # see analyzer/fusion.py
-    gate: float | None = None  # baseline P(none) at or above which the transformer is skipped
-    training: dict[str, Any] = field(default_factory=dict)  # hyper-parameters and data, for the card
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n"
-
-    @classmethod
-    def from_file(cls, path: Path) -> Settings:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
-
-
-class ModelUnavailable(RuntimeError):
-    """The classifier cannot be built: base model not converted, or artefact missing/broken."""
 
 
 def prepare(text: str, settings: Settings) -> str:
@@ -98,16 +68,28 @@ def run_layers(layers, hidden, ext):
     return hidden
 
 
-def build_network(encoder, settings: Settings):
-    """The trainable network around a loaded base ``BertModel`` (see ``TriggerNet``)."""
+def prune_embeddings(encoder, kept: Sequence[int]) -> None:
+    """Keep only the word-embedding rows of the tagger's vocabulary (``models/vocab.py``): new
+    id ``k`` is base id ``kept[k]``."""
+    torch = _torch()
+    old = encoder.embeddings.word_embeddings
+    new = torch.nn.Embedding(len(kept), old.embedding_dim)
+    with torch.no_grad():
+        new.weight.copy_(old.weight[torch.tensor(list(kept), dtype=torch.long)])
+    encoder.embeddings.word_embeddings = new
+
+
+def build_network(encoder, settings: Settings, token_head: bool = False):
+    """The trainable network around a loaded base ``BertModel`` (see ``TriggerNet``);
+    ``token_head``: the tagger's per-token head too (the sentiment model has none)."""
     torch = _torch()
     nn = torch.nn
 
     class TriggerNet(nn.Module):
-        """embeddings → frozen lower layers → trained upper layers → mean pool → dropout → head.
-
-        ``base_upper`` keeps the base model's own upper layers, for the plain e5 sentence
-        embedding (used to find the nearest lexicon entry of a model-only hit).
+        """embeddings → frozen lower layers → trained upper layers, then two heads on the last
+        layer: ``head`` on the mean-pooled vector (the utterance's category) and ``tokens`` on
+        every token (begin/inside/outside per category: the trigger's span). The third output
+        is the pooled vector, L2-normalised (the nearest lexicon entry of a model-only hit).
         """
 
         def __init__(self):
@@ -116,30 +98,37 @@ def build_network(encoder, settings: Settings):
             n_lower = settings.layers - settings.trained_layers
             self.embeddings = encoder.embeddings
             self.lower = nn.ModuleList(layers[:n_lower])
-            self.base_upper = nn.ModuleList(layers[n_lower:settings.layers])
-            self.upper = copy.deepcopy(self.base_upper)
+            self.upper = nn.ModuleList(copy.deepcopy(layers[n_lower:settings.layers]))
             self.dropout = nn.Dropout(settings.dropout)
             self.head = nn.Linear(encoder.config.hidden_size, len(settings.labels))
-            for p in [*self.embeddings.parameters(), *self.lower.parameters(), *self.base_upper.parameters()]:
+            self.tokens = nn.Linear(encoder.config.hidden_size, 1 + 2 * (len(settings.labels) - 1)) if token_head else None
+            for p in [*self.embeddings.parameters(), *self.lower.parameters()]:
                 p.requires_grad_(False)
 
         def lower_forward(self, ids, mask):
             hidden = self.embeddings(input_ids=ids)
             return run_layers(self.lower, hidden, extended_mask(mask, hidden.dtype))
 
-        def upper_forward(self, hidden, mask, layers=None):
-            hidden = run_layers(self.upper if layers is None else layers, hidden, extended_mask(mask, hidden.dtype))
-            return base.mean_pool(hidden, mask)
+        def outputs_from_lower(self, hidden, mask):
+            """(category logits, per-token tag logits or None, normalised pooled vector)."""
+            hidden = run_layers(self.upper, hidden, extended_mask(mask, hidden.dtype))
+            pooled = base.mean_pool(hidden, mask)
+            logits = self.head(self.dropout(pooled))
+            tags = self.tokens(self.dropout(hidden)) if self.tokens is not None else None
+            return logits, tags, torch.nn.functional.normalize(pooled, dim=-1)
 
         def logits_from_lower(self, hidden, mask):
-            return self.head(self.dropout(self.upper_forward(hidden, mask)))
+            return self.outputs_from_lower(hidden, mask)[0]
+
+        def outputs(self, ids, mask):
+            return self.outputs_from_lower(self.lower_forward(ids, mask), mask)
 
         def forward(self, ids, mask):
-            return self.logits_from_lower(self.lower_forward(ids, mask), mask)
+            return self.outputs(ids, mask)[0]
 
         def trained_state(self) -> dict[str, Any]:
-            """Only what training changes: the upper layers and the head."""
-            return {k: v for k, v in self.state_dict().items() if k.startswith(("upper.", "head."))}
+            """Only what training changes: the upper layers and the heads."""
+            return {k: v for k, v in self.state_dict().items() if k.startswith(("upper.", "head.", "tokens."))}
 
     return TriggerNet()
 
@@ -193,22 +182,25 @@ class TriggerClassifier:
             raise ModelUnavailable(f"{artefact}: 模型文件无法读取 / the trained model cannot be read "
                                    f"({type(exc).__name__}: {exc}): run `huashu train`") from None
         encoder = base.load_encoder(base_path, layers=settings.layers)
-        net = build_network(encoder, settings)
+        tokenizer = base.load_tokenizer(base_path)
+        if settings.vocabulary == "pruned":
+            tokenizer = pruned_encoder(base_path, artefact, settings)
+            prune_embeddings(encoder, tokenizer.kept)
+        net = build_network(encoder, settings, token_head=settings.vocabulary == "pruned")
         missing = set(net.trained_state()) - set(trained)
         if missing:
             raise ModelUnavailable(f"{weights_file}: missing tensors {sorted(missing)[:3]}: run `huashu train`")
         net.load_state_dict(trained, strict=False)
         del torch
-        return cls(prepare_for_inference(net, settings), base.load_tokenizer(base_path), settings, num_threads)
+        return cls(prepare_for_inference(net, settings), tokenizer, settings, num_threads)
 
     # inference ------------------------------------------------------------------------
     def _batches(self, texts: Sequence[str], batch_size: int):
         """Tokenised batches, texts sorted by length (less padding); yields (indices, ids, mask)."""
         torch = _torch()
-        prepared = [prepare(t, self.settings) for t in texts]
-        enc = self.tokenizer(prepared, truncation=True, max_length=self.settings.max_length)["input_ids"]
+        enc = token_ids(self.tokenizer, texts, self.settings)
         order = sorted(range(len(enc)), key=lambda i: len(enc[i]))
-        pad = self.tokenizer.pad_token_id
+        pad = pad_id(self.tokenizer)
         for s in range(0, len(order), batch_size):
             idx = order[s:s + batch_size]
             width = max(len(enc[i]) for i in idx)
@@ -234,18 +226,66 @@ class TriggerClassifier:
         """Calibrated probabilities, [len(texts), len(labels)], columns in ``labels`` order."""
         return softmax(self.logits(texts, batch_size) / self.settings.temperature)
 
-    def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        """The base model's own sentence embedding (mean-pooled, L2-normalised), as e5 computes it."""
+    def outputs(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+        """Raw logits [n, labels], per-token tag logits (one [pieces, tags] array per text, empty
+        without a token head) and the normalised pooled vectors [n, hidden]: the reference the
+        ONNX export is checked against."""
         torch = _torch()
-        out = np.zeros((len(texts), self.net.head.in_features), dtype=np.float32)
+        logits = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        vectors = np.zeros((len(texts), self.net.head.in_features), dtype=np.float32)
+        tags: list[np.ndarray] = [np.zeros((0, 0), dtype=np.float32)] * len(texts)
         with torch.inference_mode():
             for idx, ids, mask in self._batches(texts, batch_size):
-                pooled = self.net.upper_forward(self.net.lower_forward(ids, mask), mask, self.net.base_upper)
-                out[idx] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
-        return out
+                lg, tg, vec = self.net.outputs(ids, mask)
+                logits[idx], vectors[idx] = lg.float().numpy(), vec.float().numpy()
+                if tg is not None:
+                    lengths = mask.sum(1).tolist()
+                    for row, i in enumerate(idx):
+                        tags[i] = tg[row, :lengths[row]].float().numpy()
+        return logits, tags, vectors
+
+    def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """The normalised mean-pooled vector of the last trained layer (the tagger's sentence vector)."""
+        return self.outputs(texts, batch_size)[2]
 
     def threshold(self, category: str) -> float:
         return float(self.settings.thresholds.get(category, 0.5))
+
+
+def token_ids(tokenizer, texts: Sequence[str], settings: Settings) -> list[list[int]]:
+    """Piece ids of ``texts`` behind the prefix, cut at ``max_length``: through the tagger's
+    ``models.tagger.Encoder`` (pruned vocabulary) or a transformers tokenizer (the base's)."""
+    if hasattr(tokenizer, "encode") and hasattr(tokenizer, "prefix"):
+        return [e.ids for e in tokenizer.encode(texts)]
+    prepared = [prepare(t, settings) for t in texts]
+    return tokenizer(prepared, truncation=True, max_length=settings.max_length)["input_ids"]
+
+
+def pad_id(tokenizer) -> int:
+    return tokenizer.pad_id if hasattr(tokenizer, "pad_id") else tokenizer.pad_token_id
+
+
+def pruned_encoder(base_path: Path, artefact: Path | None, settings: Settings):
+    """The tagger's tokenizer (``models.tagger.Encoder``) with ``kept``: the base ids of its
+    pieces. Read from the artefact's ``tokenizer.json`` when there is one, else cut from the
+    base's (``models/vocab.py``) into the artefact folder."""
+    from . import vocab
+    from .tagger import TOKENIZER_FILE, Encoder
+
+    base_json = json.loads((Path(base_path) / "tokenizer.json").read_text(encoding="utf-8"))
+    pruned, kept = vocab.pruned_tokenizer(base_json)
+    path = Path(artefact) / TOKENIZER_FILE if artefact else None
+    if path is None or not path.is_file():
+        import tempfile
+
+        path = Path(tempfile.mkdtemp(prefix="huashu-vocab-")) / TOKENIZER_FILE
+        path.write_text(json.dumps(pruned, ensure_ascii=False), encoding="utf-8")
+    elif json.loads(path.read_text(encoding="utf-8"))["model"]["vocab"] != pruned["model"]["vocab"]:
+        raise ModelUnavailable(f"{path}: 词表与基础模型不符 / the vocabulary does not match the base model: run `huashu train`")
+    encoder = Encoder(path, settings.prefix, settings.max_length)
+    encoder.kept = kept
+    encoder.path = path
+    return encoder
 
 
 def softmax(x: np.ndarray) -> np.ndarray:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from analyzer.resources import DEV_SET, TRIGGER_DIR  # stdlib only: still no numpy, no torch
+from analyzer.resources import (  # stdlib only: still no numpy, no torch
+    DEV_SET,
+    TRIGGER_DIR,
+)
 
 
 @dataclass
@@ -23,6 +26,7 @@ class TrainConfig:
     max_length: int = 64
     dropout: float = 0.1
     label_smoothing: float = 0.05
+    tag_weight: float = 1.0  # the token head's loss, next to the category's
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

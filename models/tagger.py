@@ -20,14 +20,17 @@ in characters of the text.
 """
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
+
+from . import base
 
 TAGGER_FILE = "tagger.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -35,6 +38,37 @@ SETTINGS_FILE = "trigger.json"
 NONE = "none"
 SPAN_MIN = 0.5  # begin+inside probability of a token inside a span
 BATCH = 64
+
+
+@dataclass
+class Settings:
+    """Everything needed to rebuild and use the trained model (stored in ``trigger.json``)."""
+
+    labels: list[str] = field(default_factory=list)  # "none" + the categories, set by training
+    base: str = f"{base.SOURCE_PACKAGE}=={base.SOURCE_VERSION}:{base.SOURCE_FILE}"
+    layers: int = 12  # encoder layers used (the base has 12)
+    trained_layers: int = 4  # the top ones, fine-tuned; the rest stay as in the base
+    max_length: int = 64
+    prefix: str = "query: "
+    dropout: float = 0.1
+    temperature: float = 1.0
+    thresholds: dict[str, float] = field(default_factory=dict)  # per category, on calibrated p
+    fusion: dict[str, Any] = field(default_factory=dict)  # see analyzer/fusion.py
+    gate: float | None = None  # baseline P(none) at or above which the transformer is skipped
+    # "pruned": the tagger's vocabulary (models/vocab.py; its tokenizer.json in the artefact) and
+    # a per-token head; "": the base's whole vocabulary, no token head (the sentiment model)
+    vocabulary: str = ""
+    export: dict[str, Any] = field(default_factory=dict)  # the ONNX file: how built, checked (models/export.py)
+    training: dict[str, Any] = field(default_factory=dict)  # hyper-parameters and data, for the card
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n"
+
+    @classmethod
+    def from_file(cls, path: Path) -> Settings:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
 
 
 class ModelUnavailable(RuntimeError):
@@ -158,8 +192,6 @@ class Tagger:
 
     @classmethod
     def _build(cls, folder: Path, threads: int) -> Tagger:
-        from .classifier import Settings  # a dataclass; no torch
-
         files = [folder / SETTINGS_FILE, folder / TAGGER_FILE, folder / TOKENIZER_FILE]
         missing = [f.name for f in files if not f.is_file()]
         if missing:

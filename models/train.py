@@ -28,6 +28,7 @@ import math
 import os
 import platform
 import random
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +42,7 @@ from analyzer.evaluate import Item, load_dataset, score, substring_baseline
 from analyzer.fusion import FusionParams, Policy, logit
 from analyzer.lexicon import load_categories
 from analyzer.normalize import normalize
+from models.tagger import TOKENIZER_FILE
 
 from . import base
 from .baseline import BaselineClassifier
@@ -51,12 +53,14 @@ from .classifier import (
     Settings,
     TriggerClassifier,
     build_network,
-    prepare,
     prepare_for_inference,
-    save_lexicon_embeddings,
+    prune_embeddings,
+    pruned_encoder,
     softmax,
+    token_ids,
 )
 from .data import Example, load_corpus, split
+from .export import export_artefact, write_lexicon_embeddings
 from .options import TrainConfig, add_arguments
 from .verdicts import add_verdicts
 
@@ -82,8 +86,35 @@ def seed_everything(seed: int, threads: int) -> None:
 
 # -- the transformer -------------------------------------------------------------------------
 def tokenize(tokenizer, texts: Sequence[str], settings: Settings) -> list[list[int]]:
-    prepared = [prepare(t, settings) for t in texts]
-    return tokenizer(prepared, truncation=True, max_length=settings.max_length)["input_ids"]
+    return token_ids(tokenizer, texts, settings)
+
+
+IGNORE = -100  # a token whose tag is not known (special pieces; a positive without a gold span)
+
+
+def tag_targets(encoded, text: str, label: str, span: str, labels: Sequence[str]) -> list[int]:
+    """The tagger's target per piece of ``text`` (``models.tagger``'s tags): a negative is
+    outside everywhere; a positive's pieces that touch its gold ``span`` (first occurrence) begin
+    and continue its category, the others are outside; a positive without a span (or whose span
+    is not in the text) teaches no tag."""
+    real = [b > a for a, b in encoded.offsets]
+    if label == NONE:
+        return [0 if r else IGNORE for r in real]
+    if not span or span not in text:
+        return [IGNORE] * len(real)
+    s = text.index(span)
+    e = s + len(span)
+    k = list(labels).index(label) - 1
+    out, begun = [], False
+    for (a, b), r in zip(encoded.offsets, real):
+        if not r:
+            out.append(IGNORE)
+        elif a < e and b > s:
+            out.append(2 + 2 * k if begun else 1 + 2 * k)
+            begun = True
+        else:
+            out.append(0)
+    return out
 
 
 def _pad(seqs, pad_id):
@@ -141,11 +172,15 @@ def upper_logits(net, states, batch: int = 64) -> np.ndarray:
 
 
 def train_transformer(net, states, y: np.ndarray, cfg: TrainConfig,
-                      on_epoch: Callable[[int, float], None] | None = None) -> list[float]:
+                      on_epoch: Callable[[int, float], None] | None = None,
+                      tags: Sequence[Sequence[int]] | None = None) -> list[float]:
+    """``tags``: per example, the target of each piece (``tag_targets``); the token head's loss
+    (``cfg.tag_weight`` times its cross-entropy) is added to the category's."""
     import torch
 
+    heads = [*net.head.parameters(), *(net.tokens.parameters() if tags is not None else [])]
     params = [{"params": [p for p in net.upper.parameters()], "lr": cfg.lr},
-              {"params": [p for p in net.head.parameters()], "lr": cfg.head_lr}]
+              {"params": heads, "lr": cfg.head_lr}]
     for group in params:
         for p in group["params"]:
             p.requires_grad_(True)
@@ -156,6 +191,7 @@ def train_transformer(net, states, y: np.ndarray, cfg: TrainConfig,
     sched = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then linear decay to 0
         opt, lambda k: (k + 1) / warm if k < warm else max(0.0, (total - k) / max(1, total - warm)))
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    tag_loss = torch.nn.CrossEntropyLoss(ignore_index=IGNORE)
     labels = torch.tensor(y, dtype=torch.long)
     rng = np.random.RandomState(cfg.seed)
     losses = []
@@ -168,7 +204,14 @@ def train_transformer(net, states, y: np.ndarray, cfg: TrainConfig,
         for s in range(0, len(perm), cfg.batch_size):
             idx = perm[s:s + cfg.batch_size]
             h, mask = _stack([states[i] for i in idx])
-            loss = loss_fn(net.logits_from_lower(h, mask), labels[idx])
+            logits, tag_logits, _ = net.outputs_from_lower(h, mask)
+            loss = loss_fn(logits, labels[idx])
+            if tags is not None:
+                target = torch.full(mask.shape, IGNORE, dtype=torch.long)
+                for row, i in enumerate(idx):
+                    target[row, :len(tags[i])] = torch.tensor(tags[i], dtype=torch.long)
+                if (target != IGNORE).any():
+                    loss = loss + cfg.tag_weight * tag_loss(tag_logits.reshape(-1, tag_logits.shape[-1]), target.reshape(-1))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_([p for g in params for p in g["params"]], 1.0)
@@ -484,22 +527,27 @@ def run(data_files: list[Path], out_dir: Path, cfg: TrainConfig, heldout: Path |
 
     # transformer
     settings = Settings(labels=labels, layers=cfg.layers, trained_layers=cfg.trained_layers,
-                        max_length=cfg.max_length, dropout=cfg.dropout)
-    tokenizer = base.load_tokenizer(base_path)
+                        max_length=cfg.max_length, dropout=cfg.dropout, vocabulary="pruned")
+    tokenizer = pruned_encoder(base_path, None, settings)  # the tagger's vocabulary (models/vocab.py)
     encoder = base.load_encoder(base_path, layers=cfg.layers)
-    torch.manual_seed(cfg.seed)  # the head's initialisation
-    net = build_network(encoder, settings)
+    prune_embeddings(encoder, tokenizer.kept)
+    torch.manual_seed(cfg.seed)  # the heads' initialisation
+    net = build_network(encoder, settings, token_head=True)
     sets = {"train": [e.text for e in train], "dev": [e.text for e in dev], "test": [e.text for e in test],
             "heldout": [i.text for i in held]}
-    states = {k: lower_states(net, tokenize(tokenizer, sets[k], settings), tokenizer.pad_token_id) for k in ("train", "dev")}
+    encoded = {k: tokenizer.encode(sets[k]) for k in ("train", "dev")}
+    states = {k: lower_states(net, [x.ids for x in encoded[k]], tokenizer.pad_id) for k in ("train", "dev")}
     t = lap("frozen_layers_cache", t)
     y_train = np.array([col[e.label] for e in train])
+    tags = [tag_targets(x, e.text, e.label, e.span, labels) for x, e in zip(encoded["train"], train)]
+    log(f"token targets: {sum(any(v > 0 for v in t_) for t_ in tags)} positives with a span, "
+        f"{sum(all(v == IGNORE for v in t_) for t_ in tags)} without")
 
     def on_epoch(epoch: int, loss: float) -> None:
         dev_acc = float((upper_logits(net, states["dev"]).argmax(1) == np.array([col[e.label] for e in dev])).mean())
         log(f"epoch {epoch + 1}/{cfg.epochs}: loss {loss:.4f}, dev accuracy {dev_acc:.3f} ({time.time() - t_start:.0f}s)")
 
-    losses = train_transformer(net, states["train"], y_train, cfg, on_epoch)
+    losses = train_transformer(net, states["train"], y_train, cfg, on_epoch, tags)
     t = lap("fine_tuning", t)
     # what is shipped: the trained tensors in fp16; every figure below comes from the model as
     # TriggerClassifier.load() rebuilds it (fp16 weights, run in fp32, full forward pass)
@@ -541,10 +589,13 @@ def run(data_files: list[Path], out_dir: Path, cfg: TrainConfig, heldout: Path |
     save_file(state, str(out_dir / WEIGHTS_FILE), metadata={"format": "pt"})
     (out_dir / SETTINGS_FILE).write_text(settings.to_json(), encoding="utf-8")
     baseline.save(out_dir / "baseline")
-    lex_texts = sorted({normalize(x.text).text for e in engine.lexicon.entries for x in e.examples})
-    vectors = shipped.embed(lex_texts, batch_size=64)
-    save_lexicon_embeddings(out_dir, lex_texts, vectors)
+    shutil.copyfile(tokenizer.path, out_dir / TOKENIZER_FILE)
     t = lap("artefact", t)
+    # the served tagger: ONNX, int8 where that keeps the torch model's decisions (models/export.py)
+    settings.export = export_artefact(shipped, settings, out_dir, sets["test"], log=log)
+    (out_dir / SETTINGS_FILE).write_text(settings.to_json(), encoding="utf-8")
+    write_lexicon_embeddings(out_dir, cfg.threads)
+    t = lap("onnx_export", t)
     metrics = {
         "command": COMMAND, "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {cfg.threads} torch threads, {os.cpu_count()} CPUs",
@@ -596,8 +647,10 @@ def card_figures(metrics: dict[str, Any], examples: list[Example]) -> str:
         + f" utterances (files: {', '.join(tr['data'])}).",
         "",
         (f"**Settings**: base `{s['base']}`, {s['layers']} layers of which the top {s['trained_layers']} are "
-        f"fine-tuned with a linear head over the mean-pooled last layer ({tr['trained_parameters']:,} trained "
-        f"parameters, stored fp16); {tr['epochs']} epochs, batch {tr['batch_size']}, AdamW lr {tr['lr']} "
+        f"fine-tuned with a linear head over the mean-pooled last layer and a per-token head (begin/inside/"
+        f"outside for each category: the trigger's span; its loss weighs {tr.get('tag_weight', 1.0)}) "
+        f"({tr['trained_parameters']:,} trained parameters, stored fp16); vocabulary: "
+        f"{s.get('vocabulary') or 'whole'} (`models/vocab.py`); {tr['epochs']} epochs, batch {tr['batch_size']}, AdamW lr {tr['lr']} "
         f"(head {tr['head_lr']}), warm-up {tr['warmup']}, label smoothing {tr['label_smoothing']}, dropout "
         f"{s['dropout']}, max length {s['max_length']}, seed {tr['seed']}, {tr['threads']} threads. "
         f"Epoch losses: {tr['epoch_losses']}."),
@@ -617,6 +670,22 @@ def card_figures(metrics: dict[str, Any], examples: list[Example]) -> str:
         f"than the lexicon and the model adds none of its own: {tr['fusion_fit'].get('dev_hard_negative_fps')}).",
         "",
     ]
+    export = s.get("export") or {}
+    if export:
+        lines += [("**Served** (`models/tagger.py`, ONNX Runtime; `models/export.py`): `tagger.onnx` is the "
+                   f"**{export['chosen']}** candidate, the first whose decisions on the {export['check_texts']} test "
+                   f"texts match the torch model's in at least {export['min_agreement']:.1%} (category with the "
+                   "highest probability if it passes its threshold, else none) and whose probabilities for a text "
+                   f"alone differ by at most {export.get('max_batch_gap', 1e-4):g} from those in its batch (dynamic "
+                   "int8 quantises activations with one scale per batch: an utterance's verdict would depend on "
+                   "its neighbours):"), "",
+                  ("| candidate | int8 weight matrices | identical decisions | largest probability gap to torch | "
+                   "alone vs in batch | file MB | s for the check |"),
+                  "|---|---|---|---|---|---|---|"]
+        for name, c in export["candidates"].items():
+            lines.append(f"| {name} | {c['int8_matmuls']} of {c['matmuls']} | {c['agreement']:.4f} | "
+                         f"{c['largest_probability_gap']:.4f} | {c.get('batch_gap', '')} | {c['size_mb']} | {c['seconds']} |")
+        lines.append("")
     titles = {"test": "Test split", "heldout_dev_jsonl": "Held-out `corpora/dev/dev.jsonl`",
               "dev_split": "Dev split (used for calibration and thresholds: not a fair estimate)"}
     for key, title in titles.items():

@@ -6,13 +6,15 @@ scripts and words Huashu never sees. The tagger keeps, in the base's order (so `
 
 - every piece made only of characters of Chinese text: CJK ideographs (with extension A and the
   compatibility block), CJK and full-width punctuation, general punctuation, the ``▁`` word mark,
-  common emoji and symbols;
+  common emoji and symbols, ASCII (not other scripts' letters: é, ø, ü are left out);
 - Latin pieces (ASCII letters, digits, signs) of at most ``MAX_LATIN`` characters: order numbers,
   ``OK``, ``App``, ``4G`` (longer English words are spelt from these).
 
-Text made only of the kept characters is cut into exactly the same pieces as before (a piece can
-only match characters that are in the text, and every piece of those characters is kept); other
-characters become ``<unk>``, as characters outside e5's vocabulary always were. The pruned
+Chinese text is cut into exactly the same pieces as before (a piece can only match characters
+that are in the text, and every piece of those characters is kept), except runs of more than
+``MAX_LATIN`` Latin letters or digits, which are spelt from shorter pieces (``Windows`` →
+``Win`` ``dow`` ``s``); characters of other scripts become ``<unk>``, as characters outside e5's
+vocabulary always were. The pruned
 tokenizer is a ``tokenizers`` JSON file (Unigram model, the same normaliser and pre-tokeniser), so
 serving needs neither torch nor transformers.
 """
@@ -29,7 +31,8 @@ SPECIALS = 4  # <s> <pad> </s> <unk>
 _CHINESE_RANGES = (
     (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0xF900, 0xFAFF), (0x20000, 0x2A6DF),  # ideographs
     (0x3000, 0x303F), (0xFF00, 0xFFEF), (0xFE30, 0xFE4F), (0x2000, 0x206F),  # punctuation, full-width
-    (0x00A0, 0x00FF), (0x2100, 0x21FF), (0x2460, 0x24FF), (0x25A0, 0x25FF),  # Latin-1 signs, arrows, ①, ■
+    (0x00A0, 0x00BF), (0x00D7, 0x00D7), (0x00F7, 0x00F7),  # Latin-1 signs (not its letters): ·, ×, ÷
+    (0x2100, 0x21FF), (0x2460, 0x24FF), (0x25A0, 0x25FF),  # letter-like signs, arrows, ①, ■
     (0x2600, 0x27BF), (0x1F300, 0x1FAFF),  # symbols and emoji
 )
 

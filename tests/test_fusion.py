@@ -1,8 +1,9 @@
-"""Fusion rules (analyzer/fusion.py) with a stand-in classifier: fast, no model files needed.
+"""Fusion rules (analyzer/fusion.py) with a stand-in tagger: fast, no model files needed.
 
-The stand-in gives a category a high probability while its cue words are in the text, so the
-occlusion span, the nearest rule and every flag's shape and offsets can be checked exactly.
-The real model is exercised in tests/test_models.py.
+The stand-in gives a category a high probability while its cue words are in the text and marks
+part of the cue as the category's span (as ``models.tagger.TaggerOutput.span`` does), so the
+span widening, the nearest rule and every flag's shape and offsets can be checked exactly.
+The real model is exercised in tests/test_models.py and tests/test_tagger.py.
 """
 from __future__ import annotations
 
@@ -23,8 +24,25 @@ FLAG_FIELDS = {"start", "end", "text", "category", "confidence", "source", "rule
 CUES = {"refusal": ("不归我们管", "不歸我們管"), "privacy": ("多大年纪", "多大年紀"), "command": ("必须",)}
 
 
+class StubOutput:
+    """What ``models.tagger.Tagger.run`` gives for one text: probabilities, a span, a vector."""
+
+    def __init__(self, text, probs, vector):
+        self.text, self.probs, self.vector = text, probs, vector
+
+    def span(self, labels, category):
+        for cue in CUES.get(category, ()):
+            if cue in self.text:  # the cue's second and third characters: inside a word, to be widened
+                s = self.text.index(cue) + 1
+                return s, min(s + 2, len(self.text)), 0.9
+        return None
+
+
 class StubClassifier:
     labels = LABELS
+
+    def run(self, texts, batch_size=64):
+        return [StubOutput(t, p, v) for t, p, v in zip(texts, self.predict_proba(texts), self.embed(texts))]
 
     def predict_proba(self, texts, batch_size=32):
         out = np.full((len(texts), len(LABELS)), 0.002)  # a hit: p ≈ 0.98, above the model-only floor
@@ -151,7 +169,8 @@ def test_model_only_hit_gets_span_rule_and_rewrite(engine, fuser):
     [flag] = flags
     assert_shape(text, flag)
     assert flag.source == "model" and flag.category == "refusal"
-    assert "不归" in flag.text or "管" in flag.text  # occlusion finds the cue's words
+    # the tagger marked 归我 (inside 不归 and 我们): widened to whole words, never a cut word
+    assert "归我" in flag.text and flag.text in {"不归我们", "不归我们管"}, flag.text
     assert flag.rule in {e.id for e in engine.lexicon.entries if e.category == "refusal"}
 
 
@@ -178,9 +197,9 @@ def test_gate_skips_the_classifier(engine):
     calls = []
 
     class Counting(StubClassifier):
-        def predict_proba(self, texts, batch_size=32):
+        def run(self, texts, batch_size=64):
             calls.append(len(texts))
-            return super().predict_proba(texts, batch_size)
+            return super().run(texts, batch_size)
 
     policy = Policy(LABELS, {c: 0.5 for c in LABELS[1:]}, FusionParams(), gate=0.9)
     gated = Fuser(engine.lexicon, engine.segmenter, Counting(), Sure(), policy)

