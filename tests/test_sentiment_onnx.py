@@ -49,7 +49,7 @@ def test_served_onnx_keeps_the_torch_decisions_on_the_test_split():
     from models import base, sentiment_export
 
     if not base.is_converted():
-        pytest.skip("base model not converted (make setup)")
+        pytest.skip("base model not converted (make setup-train)")
     settings = sentiment_export.read_settings(ARTEFACT_DIR)
     texts = sentiment_export.utterances(sentiment_export.data_files(settings), "test")
     assert len(texts) > 300

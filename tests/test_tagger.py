@@ -21,7 +21,7 @@ from models.vocab import keeps, pruned_tokenizer
 
 TRIGGER = base.Path(__file__).resolve().parents[1] / "models" / "trigger"
 needs_base = pytest.mark.skipif(
-    not base.is_converted(), reason=f"base model not converted in {base.base_dir()}: run `make setup`"
+    not base.is_converted(), reason=f"base model not converted in {base.base_dir()}: run `make setup-train`"
 )
 TEXTS = [
     "你必须先把身份证复印件传过来。",  # command

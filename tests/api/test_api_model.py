@@ -2,7 +2,7 @@
 live path stays on the lexicon, and a service that still serves when the model cannot load.
 
 Each test starts its own real server (``huashu serve``); the model server loads the committed
-artefact ``models/trigger/`` and the converted base in ``.cache/huashu`` (``make setup``).
+artefact ``models/trigger/`` and the converted base in ``.cache/huashu`` (``make setup-train``; serving needs only the artefact).
 """
 from __future__ import annotations
 
