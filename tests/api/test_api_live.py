@@ -33,12 +33,16 @@ def test_suggest_flags_ni_gaocuole_with_the_documented_shape(http, keys):
 
 
 @pytest.mark.parametrize("text", ["好的，你搞错了吧，单号是昨天揽收的。", "先生您好，你必须先把截图发过来。"])
-def test_suggest_offsets_point_into_the_text(http, keys, text):
+def test_suggest_offsets_point_into_the_text(http, keys, engine, text):
+    from analyzer.rewrite import splice
+
     flags = suggest(http, keys, {"text": text}).json()["flags"]
     assert flags
     for f in flags:
         assert text[f["start"]:f["end"]] == f["text"]
-        assert f["rewrite"] == text[:f["start"]] + f["suggestions"][0] + text[f["end"]:]
+        # the catalyst in place of the span and of the particle the span leaves out (你搞错了【吧】)
+        particles = engine.lexicon.checks.trailing_particles
+        assert f["rewrite"] == splice(text, f["start"], f["end"], f["suggestions"][0], particles)
 
 
 def test_suggest_traditional_offsets_are_into_the_original(http, keys):
