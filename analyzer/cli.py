@@ -27,10 +27,10 @@ def _config(args: argparse.Namespace, *, model: bool | None = None):
     return Config().with_args(args, model=model)
 
 
-def _pipeline(args: argparse.Namespace, *, model: bool):
+def _pipeline(args: argparse.Namespace, *, model: bool, sentiment: bool = True):
     from .pipeline import build
 
-    return build(_config(args, model=model))
+    return build(_config(args, model=model), sentiment=sentiment)
 
 
 def _engine(args: argparse.Namespace):
@@ -96,7 +96,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise HuashuError(f"{args.file}: 不是 UTF-8 文本 / not UTF-8 text") from None
     if first is None:
         raise HuashuError(f"{args.file}: 输入为空 / empty input: no JSON lines to check")
-    pipeline = _pipeline(args, model=not args.no_model)
+    # the sentiment model (--sentiment auto) loads with the first customer line: agent lines never pay for it
+    pipeline = _pipeline(args, model=not args.no_model, sentiment=False)
     failed = 0
     batch = 1 if args.file == "-" else 64  # stdin answers line by line; a file goes in batches
     pending: list[tuple[int, str]] = [first]

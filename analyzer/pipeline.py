@@ -25,7 +25,7 @@ from typing import Any
 
 from .config import Config
 from .engine import Engine
-from .model import AGENT, CallAnalysis, HuashuError, Transcript
+from .model import AGENT, CUSTOMER, CallAnalysis, HuashuError, Transcript
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,9 @@ class Pipeline:
         self.live_engine = self.engine if self.config.model_on_live else self.engine.lexicon_only()
         self.scorecard = Scorecard.load(self.config.scorecard)
         self.mood_params = MoodParams.from_config(self.config.scorecard)
-        self.sentiment = None  # loaded by initialize()
+        self.sentiment = None  # loaded by initialize(), or by the first customer line (load_sentiment)
         self._initialized = False
+        self._sentiment_loaded = False
         self.components: tuple[Component, ...] = (
             *([Component("mask", ("turns",), ("turns",), self._mask)] if self.config.mask_pii else []),
             Component("flags", ("turns",), ("turn.flags", "script"), self._flags),
@@ -83,20 +84,30 @@ class Pipeline:
         )
         _check_order(self.components)
 
-    def initialize(self) -> Pipeline:
-        """Load jieba, OpenCC, the classifier and the sentiment model now. A classifier asked for
-        but missing raises ``models.tagger.ModelUnavailable`` (one line saying what to run)."""
+    def initialize(self, sentiment: bool = True) -> Pipeline:
+        """Load jieba, OpenCC, the classifier and (``sentiment``) the sentiment model now. A
+        classifier asked for but missing raises ``models.tagger.ModelUnavailable`` (one line
+        saying what to run). ``sentiment=False`` leaves ``--sentiment auto``'s model to the first
+        customer line (``huashu check`` of agent lines never loads it); a model named
+        explicitly is loaded now, so a broken one fails before any line is read."""
         if not self._initialized:
             self.engine.initialize()
             if self.live_engine is not self.engine:
                 self.live_engine.initialize()
+            self._initialized = True
+        if sentiment or self.config.sentiment != "auto":
+            self.load_sentiment()
+        return self
+
+    def load_sentiment(self) -> None:
+        """The configured sentiment model, once (none for ``--sentiment none``)."""
+        if not self._sentiment_loaded:
             if self.config.sentiment != "none":
                 from . import sentiment
 
                 self.sentiment = sentiment.load(self.config.sentiment, self.config.sentiment_dir,
                                                 self.config.cache_dir, threads=self.config.threads)
-            self._initialized = True
-        return self
+            self._sentiment_loaded = True
 
     @property
     def sentiment_name(self) -> str | None:
@@ -107,8 +118,10 @@ class Pipeline:
         """Flags for agent utterances and sentiment for customer ones, in one batch each."""
         from .sentiment import rate_many
 
-        self.initialize()
+        self.initialize(sentiment=False)
         texts, roles = [u.text for u in utterances], [u.role for u in utterances]
+        if any(role == CUSTOMER and text for text, role in zip(texts, roles)):
+            self.load_sentiment()
         flags = self.live_engine.check_many(texts, roles) if utterances else []
         moods = rate_many(self.sentiment, texts, roles)
         return [CheckResult(f, m) for f, m in zip(flags, moods)]
@@ -146,6 +159,7 @@ class Pipeline:
     def _sentiment(self, a: CallAnalysis) -> None:
         from .sentiment import annotate
 
+        self.load_sentiment()
         annotate(a.transcript, self.sentiment, overwrite=False)  # a file's own labels are kept
         a.sentiment_model = self.sentiment_name
 
@@ -186,19 +200,20 @@ def build_or_fallback(config: Config) -> tuple[Pipeline, str | None]:
         return Pipeline(config.with_(model="off")).initialize(), str(exc)
 
 
-def build(config: Config | None = None) -> Pipeline:
-    """The pipeline for this configuration, loaded; a missing classifier is one clear line."""
+def build(config: Config | None = None, *, sentiment: bool = True) -> Pipeline:
+    """The pipeline for this configuration, loaded; a missing classifier is one clear line.
+    ``sentiment=False``: ``--sentiment auto``'s model waits for the first customer line."""
     config = config or Config()
     if not config.model_on_uploads:  # no tagger: models.tagger (numpy, onnxruntime) stays unimported
-        return Pipeline(config).initialize()
+        return Pipeline(config).initialize(sentiment)
     try:
         from models.tagger import ModelUnavailable
     except ImportError as exc:  # numpy absent
         if (config or Config()).model_on_uploads:
             raise HuashuError(f"模型依赖缺失 / model dependencies missing ({exc.name}): run `make setup`, "
                               f"or use --no-model for the lexicon alone") from None
-        return Pipeline(config).initialize()
+        return Pipeline(config).initialize(sentiment)
     try:
-        return Pipeline(config).initialize()
+        return Pipeline(config).initialize(sentiment)
     except ModelUnavailable as exc:
         raise HuashuError(f"{exc} — 或用 / or use --no-model for the lexicon alone") from None

@@ -147,3 +147,17 @@ def test_finetuned_clear_cases():
         assert result["label"] == label
     assert results[0]["anger"] is True and results[2]["anger"] is False
     assert load("auto").name == "finetuned"
+
+
+def test_check_loads_the_auto_sentiment_model_with_the_first_customer_line():
+    """``huashu check`` of agent lines never loads the sentiment model (--sentiment auto); the
+    first customer line does; a model named explicitly is loaded at once."""
+    from analyzer.pipeline import Utterance, build
+
+    lazy = build(Config(model="off", sentiment="auto"), sentiment=False)
+    [agent] = lazy.check([Utterance("你必须先把截图发过来", AGENT)])
+    assert agent.flags and agent.sentiment is None and lazy.sentiment is None
+    [customer] = lazy.check([Utterance("你们这服务太差了，我要投诉！", CUSTOMER)])
+    assert lazy.sentiment is not None and customer.sentiment["label"] == "negative"
+    eager = build(Config(model="off", sentiment="baseline"), sentiment=False)
+    assert eager.sentiment is not None and eager.sentiment_name == "baseline"
