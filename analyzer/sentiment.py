@@ -159,22 +159,12 @@ class FinetunedSentiment:
         return cls(session, encoder, settings, threads)
 
     def logits(self, texts: Sequence[str], batch_size: int = BATCH) -> np.ndarray:
-        """Raw logits [len(texts), 5] of normalised ``texts``, in batches of similar length (the
-        int8 weights' activations are quantised per batch: figures are taken as served)."""
+        """Raw logits [len(texts), 5] of normalised ``texts``, in batches of similar length
+        (``models.tagger.Encoder.batches``)."""
         import numpy as np
 
         out = np.zeros((len(texts), len(LABELS) + 2), dtype=np.float32)
-        encoded = self.encoder.encode(texts)
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].ids))
-        for s in range(0, len(order), batch_size):
-            idx = order[s:s + batch_size]
-            width = max(len(encoded[i].ids) for i in idx)
-            ids = np.full((len(idx), width), self.encoder.pad_id, dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            for row, i in enumerate(idx):
-                n = len(encoded[i].ids)
-                ids[row, :n] = encoded[i].ids
-                mask[row, :n] = 1
+        for idx, ids, mask, _ in self.encoder.batches(texts, batch_size):
             out[idx] = self.session.run(["logits"], {"ids": ids, "mask": mask})[0]
         return out
 

@@ -3,15 +3,14 @@ probabilities, every token's begin/inside/outside score for each category (the t
 and a sentence vector (the nearest lexicon entry of a model-only hit).
 
 Built and checked by ``huashu train`` (``models/export.py``); the artefact folder
-(``models/trigger/``) holds ``tagger.onnx`` (int8 weights where that keeps the decisions, see the
-card), ``tokenizer.json`` (e5's SentencePiece vocabulary cut to the pieces Chinese service text
+(``models/trigger/``) holds ``tagger.onnx`` (the export that kept the torch model's decisions and
+a text's probabilities whatever its batch: see the card's "Served" table), ``tokenizer.json`` (e5's SentencePiece vocabulary cut to the pieces Chinese service text
 uses, ``models/vocab.py``) and ``trigger.json`` (labels, temperature, thresholds, fusion, gate).
 Serving needs onnxruntime, tokenizers and numpy: no torch, no transformers.
 
 Text is read as the lexicon reads it (the caller passes ``analyzer.normalize``'s text), behind
 e5's ``query: `` prefix, cut at ``max_length`` pieces. Utterances are run in batches of similar
-length (less padding); the weights are int8 with fixed scales and the activations are quantised
-per batch, so figures are taken with ``batch_size`` as served.
+length (less padding); a text's probabilities do not depend on its batch (the export checks it).
 
 Tags, per token: ``0`` outside, ``1 + 2k`` begins and ``2 + 2k`` is inside a trigger of the
 k-th category (``labels[k + 1]``). A category's span is the run of tokens whose begin+inside
@@ -118,6 +117,22 @@ class Encoder:
         if self.pad_id is None:
             raise ValueError(f"{tokenizer_file}: no <pad> piece")
 
+    def batches(self, texts: Sequence[str], batch_size: int):
+        """``texts`` cut into pieces, in batches of similar length (less padding): yields the
+        texts' indices, the padded ``ids`` and ``mask`` [batch, pieces] and each text's Encoded."""
+        encoded = self.encode(texts)
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].ids))
+        for s in range(0, len(order), batch_size):
+            idx = order[s:s + batch_size]
+            width = max(len(encoded[i].ids) for i in idx)
+            ids = np.full((len(idx), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                n = len(encoded[i].ids)
+                ids[row, :n] = encoded[i].ids
+                mask[row, :n] = 1
+            yield idx, ids, mask, [encoded[i] for i in idx]
+
     def encode(self, texts: Sequence[str]) -> list[Encoded]:
         p = len(self.prefix)
         out = []
@@ -215,24 +230,13 @@ class Tagger:
     # inference -----------------------------------------------------------------------------
     def run(self, texts: Sequence[str], batch_size: int = BATCH) -> list[TaggerOutput]:
         """One pass over ``texts`` (normalised), in batches of similar length."""
-        encoded = self.encoder.encode(texts)
         out: list[TaggerOutput | None] = [None] * len(texts)
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].ids))
-        for s in range(0, len(order), batch_size):
-            idx = order[s:s + batch_size]
-            width = max(len(encoded[i].ids) for i in idx)
-            ids = np.full((len(idx), width), self.encoder.pad_id, dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            for row, i in enumerate(idx):
-                n = len(encoded[i].ids)
-                ids[row, :n] = encoded[i].ids
-                mask[row, :n] = 1
+        for idx, ids, mask, encoded in self.encoder.batches(texts, batch_size):
             logits, tags, vectors = self.session.run(None, {"ids": ids, "mask": mask})
             probs = softmax(logits / self.temperature)
             tag_probs = softmax(tags)
-            for row, i in enumerate(idx):
-                n = len(encoded[i].ids)
-                out[i] = TaggerOutput(probs[row], tag_probs[row, :n], encoded[i].offsets, vectors[row])
+            for row, (i, e) in enumerate(zip(idx, encoded)):
+                out[i] = TaggerOutput(probs[row], tag_probs[row, :len(e.ids)], e.offsets, vectors[row])
         return out  # type: ignore[return-value]
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = BATCH) -> np.ndarray:
