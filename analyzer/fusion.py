@@ -310,27 +310,24 @@ class Fuser:
             pos += 1
         return _trim(text, 0, pos)[1] if pos else pos
 
-    def candidate_spans(self, norm: Normalized) -> tuple[list[tuple[int, int]], list[list[tuple[int, int]]]]:
-        """Clauses of the normalised text, and per clause its jieba tokens (punctuation left out)."""
-        text = norm.text
+    def clauses(self, text: str) -> list[tuple[int, int]]:
+        """The clauses of a normalised text (between clause breaks, punctuation trimmed)."""
         breaks = set(self.lexicon.checks.clause_breaks) | set("\n")
-        clauses, start = [], 0
+        out, start = [], 0
         for i, ch in enumerate(text + "。"):
             if i == len(text) or ch in breaks:
                 s, e = _trim(text, start, i)
                 if s < e:
-                    clauses.append((s, e))
+                    out.append((s, e))
                 start = i + 1
-        words = [(s, e) for w, s, e in self.segmenter.tokens(text).words if w.strip() and not set(w) <= _PUNCT]
-        tokens = [[(s, e) for s, e in words if cs <= s and e <= ce] for cs, ce in clauses]
-        return clauses, tokens
+        return out
 
     def tagged_span(self, norm: Normalized, tagged, category: str) -> tuple[int, int]:
         """Rule 3's span over the normalised text: the tagger's run of pieces for ``category``
         (``models.tagger.TaggerOutput.span``), widened to whole jieba words (a span never cuts a
         word) and trimmed of punctuation; the whole first clause when the tagger marks nothing."""
         text = norm.text
-        clauses, _ = self.candidate_spans(norm)
+        clauses = self.clauses(text)
         found = tagged.span(self.policy.labels, category) if tagged is not None else None
         if found is None:
             return clauses[0] if clauses else (0, len(text))
