@@ -2,8 +2,8 @@
 
 Inputs per agent utterance: the lexicon flags (``Engine`` without a model: span, rule, prior
 ``confidence`` of the entry) and the model's calibrated probabilities ``p[c]`` for the 11 labels
-(``none`` + the 10 categories): ``p = w * p_transformer + (1 - w) * p_baseline``, the fine-tuned
-tagger (``models.tagger``: the fine-tuned encoder served by ONNX Runtime, temperature-scaled) mixed with the char n-gram baseline
+(``none`` + the 10 categories): ``p = w * p_transformer + (1 - w) * p_baseline``, the tagger
+(``models.tagger``: the fine-tuned encoder, served by ONNX Runtime, temperature-scaled) mixed with the char n-gram baseline
 (``models.baseline``, temperature-scaled), ``w`` chosen on the dev split by log-loss
 (``fusion.model_weight``; 1 = the transformer alone).
 

@@ -1,17 +1,20 @@
-"""The fine-tuned trigger classifier: multilingual-e5-small with its top layers and a category head
-trained on Huashu's labelled agent utterances.
+"""The trigger network in torch: multilingual-e5-small's first ``layers`` layers, the top
+``trained_layers`` fine-tuned, a category head over the mean-pooled last layer and a per-token
+head (begin/inside/outside per category). Training builds it here; the served model is its ONNX
+export (``models/tagger.py``, made and checked by ``models/export.py``), and
+``TriggerClassifier`` is the reference that export is checked against (and the bench's torch row).
 
-The artefact in ``models/trigger/`` holds only what training changed: the top ``trained_layers``
-transformer layers and the head (``trigger.safetensors``, fp16), plus ``trigger.json`` (settings,
-label list, the calibration temperature, per-category thresholds, the fusion coefficients and
-the cascade gate). ``TriggerClassifier.load()`` rebuilds the full network from the converted base
-model in ``.cache/`` (``models.base``) and that artefact; nothing is downloaded.
+The artefact in ``models/trigger/`` holds only what training changed: the trained layers and the
+heads (``trigger.safetensors``, fp16), plus ``trigger.json`` (``models.tagger.Settings``).
+``TriggerClassifier.load()`` rebuilds the network from the converted base model in ``.cache/``
+(``models.base``) and that artefact, with the tagger's pruned vocabulary (``tokenizer.json``);
+nothing is downloaded. The sentiment model's training reuses ``build_network`` without the token
+head and with the whole vocabulary.
 
 Input text is normalised the way the lexicon sees it (``analyzer.normalize``: Simplified
 characters, half-width punctuation), given e5's ``query: `` prefix and cut at ``max_length``
-tokens. The sentence vector is the mean of the last layer's token vectors (as e5 was trained);
-the head is one linear layer over it. ``predict_proba`` returns calibrated probabilities
-(softmax of logits / temperature), one row per text, columns in ``labels`` order (``none`` first).
+pieces. ``predict_proba`` returns calibrated probabilities (softmax of logits / temperature), one
+row per text, columns in ``labels`` order (``none`` first).
 """
 from __future__ import annotations
 
