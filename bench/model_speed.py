@@ -407,21 +407,11 @@ def _f(value: float | None, digits: int = 1) -> str:
 
 
 def machine() -> str:
-    cpu = platform.machine()
-    try:
-        info = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    from importlib import metadata
+    from host import cpu_name, versions  # bench/ is on sys.path (main)
 
-    versions = []
-    for name in ("onnxruntime", "tokenizers", "torch", "transformers"):
-        try:
-            versions.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{name} (not installed)")
-    return f"{cpu}, {os.cpu_count()} logical CPUs; Python {platform.python_version()}; {', '.join(versions)}"
+    names = ("onnxruntime", "tokenizers", "torch", "transformers")
+    return (f"{cpu_name()}, {os.cpu_count()} logical CPUs; Python {platform.python_version()}; "
+            f"{', '.join(versions(names))}")
 
 
 def render(ctx: dict, rows: list[dict], cold: list[dict] | None, report: dict | None) -> str:

@@ -28,7 +28,6 @@ import tempfile
 import time
 import traceback
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -45,6 +44,8 @@ import memory
 import pipeline_speed
 import psutil
 import startup
+from host import cpu_name
+from host import versions as machine_versions
 
 SECTIONS = ("matching", "pipeline", "memory", "api", "model", "batch", "startup")
 SIZES = {  # full, quick
@@ -69,18 +70,9 @@ def log(message: str) -> None:
 
 
 def machine() -> list[str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        info = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    versions = []
-    for name in ("jieba", "pyahocorasick", "opencc", "fastapi", "uvicorn", "SQLAlchemy", "torch", "transformers"):
-        try:
-            versions.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{name} (not installed)")
+    cpu = cpu_name()
+    versions = machine_versions(("jieba", "pyahocorasick", "opencc", "fastapi", "uvicorn", "SQLAlchemy", "torch",
+                                 "transformers"))
     return [
         (f"- Machine: {cpu}; {psutil.cpu_count(logical=True)} logical CPUs; "
          f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM; {platform.system()} {platform.release()}"),
