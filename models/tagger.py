@@ -37,6 +37,7 @@ SETTINGS_FILE = "trigger.json"
 NONE = "none"
 SPAN_MIN = 0.5  # begin+inside probability of a token inside a span
 BATCH = 64
+PAD_SLACK = 0.1  # a batch's texts are at most this much longer than its shortest (Encoder.batches)
 
 
 @dataclass
@@ -118,12 +119,24 @@ class Encoder:
             raise ValueError(f"{tokenizer_file}: no <pad> piece")
 
     def batches(self, texts: Sequence[str], batch_size: int):
-        """``texts`` cut into pieces, in batches of similar length (less padding): yields the
-        texts' indices, the padded ``ids`` and ``mask`` [batch, pieces] and each text's Encoded."""
+        """``texts`` cut into pieces, in batches of similar length: yields the texts' indices, the
+        padded ``ids`` and ``mask`` [batch, pieces] and each text's Encoded.
+
+        Texts are sorted by their piece count and a batch holds at most ``batch_size`` of them,
+        all within ``PAD_SLACK`` of its shortest (+2 pieces): on the CPU a pass costs about its
+        rows times its width and a batch of one is hardly dearer per text than a batch of 64, so
+        64 mixed-length chat turns padded to the longest cost ~3x what the same turns cost in
+        length-bounded batches (``python bench/model_speed.py``'s real-text column)."""
         encoded = self.encode(texts)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].ids))
-        for s in range(0, len(order), batch_size):
-            idx = order[s:s + batch_size]
+        s = 0
+        while s < len(order):
+            limit = int(len(encoded[order[s]].ids) * (1 + PAD_SLACK)) + 2
+            e = s + 1
+            while e < len(order) and e - s < batch_size and len(encoded[order[e]].ids) <= limit:
+                e += 1
+            idx = order[s:e]
+            s = e
             width = max(len(encoded[i].ids) for i in idx)
             ids = np.full((len(idx), width), self.pad_id, dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
