@@ -141,3 +141,23 @@ def test_chinese_text_is_cut_into_the_same_pieces_as_by_the_whole_vocabulary():
     assert pruned_json == json.loads((TRIGGER / "tokenizer.json").read_text(encoding="utf-8")) or \
         [p for p, _ in pruned_json["model"]["vocab"]] == \
         [p for p, _ in json.loads((TRIGGER / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]]
+
+
+def test_batches_hold_texts_of_similar_length(tagger):
+    """``Encoder.batches``: every text once, at most ``batch_size`` per batch, each batch within
+    ``PAD_SLACK`` (+2 pieces) of its shortest, so mixed chat turns are not padded to the longest."""
+    from models.tagger import PAD_SLACK
+
+    texts = ["好的", "请您稍候", *TEXTS, "亲" * 60, "您好，这边帮您查询一下物流信息，请您稍等一下哦", "嗯"] * 5
+    seen = []
+    for idx, ids, mask, encoded in tagger.encoder.batches(texts, 8):
+        lengths = [len(e.ids) for e in encoded]
+        assert len(idx) <= 8 and ids.shape == mask.shape == (len(idx), max(lengths))
+        assert max(lengths) <= int(min(lengths) * (1 + PAD_SLACK)) + 2
+        assert [int(m.sum()) for m in mask] == lengths
+        seen += idx
+    assert sorted(seen) == list(range(len(texts)))
+    outputs = tagger.run(texts, batch_size=8)
+    alone = [tagger.run([t])[0] for t in texts[:len(TEXTS) + 5]]
+    for a, b in zip(alone, outputs):
+        assert np.abs(a.probs - b.probs).max() < 1e-4
