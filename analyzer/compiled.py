@@ -36,9 +36,9 @@ from pathlib import Path
 from .lexicon import Lexicon, handbook_files, load_lexicon
 from .matcher import Matcher
 from .resources import CATEGORIES_FILE, CHECKS_FILE, default_cache_dir
-from .segment import PrefixDict, Segmenter
+from .segment import PrefixDict, Segmenter, TagTable, dictionary_tags
 
-FORMAT = 3  # of the cache file; bump to force a rebuild
+FORMAT = 5  # of the cache file; bump to force a rebuild
 MAGIC = b"HUASHU-LEXICON\n"
 _SEP = "\n"  # between the words of jieba's dictionary in the cache file
 KEEP = 8  # cache files kept (one per set of lexicon files), the most recently used
@@ -83,7 +83,7 @@ def compile_lexicon(extra: Sequence[str | Path] = (), cache_dir: str | Path | No
 def build(extra: Sequence[str | Path] = ()) -> Compiled:
     """Compile from the YAML files, without the cache."""
     lexicon = load_lexicon(tuple(extra))
-    segmenter = Segmenter(p.literal for e in lexicon.entries for p in e.patterns).initialize()
+    segmenter = Segmenter((p.literal for e in lexicon.entries for p in e.patterns), tags=dictionary_tags()).initialize()
     return Compiled(lexicon, segmenter, Matcher(lexicon, segmenter))
 
 
@@ -127,8 +127,9 @@ def _huashu_version() -> str:
         return ""
 
 
-# -- the file: MAGIC, the key, the pickle's length, the pickle (lexicon, automaton, words), then
-#    jieba's prefix dictionary (_pack_freq) --
+# -- the file: MAGIC, the key, the pickle's length, the pickle (lexicon, automaton, words), the
+#    length of jieba's prefix dictionary (_pack_freq) and it, then the dictionary's parts of
+#    speech (_pack_tags, unpacked only when the rewriter first asks) --
 def _load(path: Path, key: str) -> tuple[Compiled | None, bool]:
     """The cached pieces, or None and whether a file was there but could not be used."""
     try:
@@ -145,11 +146,14 @@ def _load(path: Path, key: str) -> tuple[Compiled | None, bool]:
         (size,) = struct.unpack("<Q", data[len(head):start])
         view = memoryview(data)  # no copies of the ~15 MB
         lexicon, automaton, words = pickle.loads(view[start:start + size])
-        freq, total = _unpack_freq(view[start + size:])
+        at = start + size + 8
+        (freq_size,) = struct.unpack("<Q", view[start + size:at])
+        freq, total = _unpack_freq(view[at:at + freq_size])
+        packed_tags = bytes(view[at + freq_size:])
         del view, data
-        if not isinstance(lexicon, Lexicon) or not isinstance(freq, (dict, PrefixDict)):
+        if not isinstance(lexicon, Lexicon) or not isinstance(freq, (dict, PrefixDict)) or not packed_tags:
             return None, True
-        segmenter = Segmenter(words, state=(freq, total)).initialize()
+        segmenter = Segmenter(words, state=(freq, total), tags=lambda: _unpack_tags(packed_tags)).initialize()
         compiled = Compiled(lexicon, segmenter, Matcher(lexicon, segmenter, automaton))
     except Exception:  # noqa: BLE001 - any damage (truncated, garbage, an old class): rebuild
         return None, True
@@ -168,12 +172,14 @@ def _save(path: Path, key: str, compiled: Compiled) -> bool:
         blob = pickle.dumps((compiled.lexicon, compiled.matcher.automaton, compiled.segmenter.user_words),
                             protocol=pickle.HIGHEST_PROTOCOL)
         freq = _pack_freq(*compiled.segmenter.state())
+        tags = _pack_tags(compiled.segmenter.tags)
         fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(MAGIC + key.encode() + b"\n" + struct.pack("<Q", len(blob)))
                 f.write(blob)
-                f.write(freq)
+                f.write(struct.pack("<Q", len(freq)) + freq)
+                f.write(tags)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -206,6 +212,17 @@ def _unpack_freq(data) -> tuple[dict[str, int] | PrefixDict, int]:
     values = array("q")
     values.frombytes(counts)
     return PrefixDict(words.split(_SEP) if words else [], values), total
+
+
+def _pack_tags(tags) -> bytes:
+    """The dictionary's parts of speech as two newline-joined columns, sorted by word."""
+    rows = sorted((w, t) for w, t in tags.items() if w and _SEP not in w and t and _SEP not in t)
+    return marshal.dumps((_SEP.join(w for w, _ in rows), _SEP.join(t for _, t in rows)))
+
+
+def _unpack_tags(data: bytes) -> TagTable:
+    words, tags = marshal.loads(data)
+    return TagTable(words.split(_SEP), tags.split(_SEP))
 
 
 def _prune(folder: Path) -> None:

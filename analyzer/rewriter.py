@@ -25,7 +25,6 @@ The lexicon's catalysts are advice (``Flag.suggestions``); the rewrite shown to 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -37,7 +36,7 @@ import yaml
 from .lexicon import SLOT
 from .model import Flag, HuashuError
 from .normalize import Normalized, detect_script, normalize
-from .resources import TRANSFORMS_FILE
+from .resources import TRANSFORMS_FILE, read_yaml
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import Engine
@@ -160,7 +159,7 @@ def load_transforms(path: str | None = None) -> Transforms:
     """The transformations file (default ``corpora/rewrites/transforms.yaml``)."""
     file = Path(path) if path else TRANSFORMS_FILE
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = read_yaml(file.read_text(encoding="utf-8"))
     except OSError as exc:
         raise TransformError(f"{file}: 无法读取 / cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
@@ -209,29 +208,20 @@ class Candidate:
 
 
 class Rewriter:
-    """Builds the one rewrite of an utterance; shared by threads (jieba's POS tagger is built once)."""
+    """Builds the one rewrite of an utterance; shared by threads (the parts of speech come from
+    the engine's segmenter, ``Segmenter.tagged``)."""
 
     def __init__(self, engine: Engine, transforms: Transforms | None = None):
         self.engine = engine
         self.t = transforms or load_transforms()
-        self._pos = None
-        self._lock = threading.Lock()
 
     # -- content words -------------------------------------------------------------------
-    def _tagger(self):
-        with self._lock:
-            if self._pos is None:
-                import jieba.posseg
-
-                self._pos = jieba.posseg.POSTokenizer(self.engine.segmenter.tokenizer)
-        return self._pos
-
     def content_words(self, text: str, spans: Sequence[tuple[int, int]] = ()) -> list[str]:
         """The content words of ``text`` (normalised) outside ``spans`` (original offsets)."""
         norm = normalize(text)
         out: list[str] = []
         pos = 0
-        for word, flag in self._tagger().cut(norm.text, HMM=True):
+        for word, flag in self.engine.segmenter.tagged(norm.text):
             s, e = pos, pos + len(word)
             pos = e
             if not word.strip() or word in self.t.checks.not_content:

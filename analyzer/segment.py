@@ -76,18 +76,55 @@ class PrefixDict:
         return dict(zip(self._words, self._counts.tolist()))
 
 
+USER = "x"  # ... of a word we added (the lexicon's literals), as jieba.posseg tags it
+
+
+class TagTable:
+    """The dictionary's parts of speech read back from the cache as two sorted columns (words,
+    tags), answered by binary search: two ``split`` calls instead of building a dict of ~350,000
+    entries when a process starts."""
+
+    def __init__(self, words: list[str], tags: list[str]):
+        self._words, self._tags = words, tags
+
+    def get(self, word: str, default: str | None = None) -> str | None:
+        i = bisect_left(self._words, word)
+        return self._tags[i] if i < len(self._words) and self._words[i] == word else default
+
+    def items(self):
+        return zip(self._words, self._tags)
+
+
+def dictionary_tags() -> dict[str, str]:
+    """The part of speech of every word of jieba's dictionary (its third column: n, v, nr, ...),
+    the table ``jieba.posseg`` reads. Read here once and cached with the compiled lexicon:
+    ``jieba.posseg``'s own load takes ~1.5 s (its HMM tables and this table), and a word's tag is
+    all the rewriter needs (``Segmenter.tagged``)."""
+    tags: dict[str, str] = {}
+    with jieba.Tokenizer().get_dict_file() as f:
+        for raw in f:
+            parts = raw.decode("utf-8").split()
+            if len(parts) >= 3:
+                tags[parts[0]] = parts[2]
+    return tags
+
+
 class Segmenter:
     """Owns one jieba tokenizer; ``initialize()`` loads it eagerly (the service does at start-up)."""
 
-    def __init__(self, user_words: Iterable[str] = (), state: tuple[dict[str, int], int] | None = None):
+    def __init__(self, user_words: Iterable[str] = (), state: tuple[dict[str, int], int] | None = None,
+                 tags=None):
         """``state``: a prefix dictionary (FREQ, total) built before by a segmenter whose
-        ``user_words`` were exactly ``user_words`` (so they are taken as they are)."""
+        ``user_words`` were exactly ``user_words`` (so they are taken as they are); ``tags``:
+        ``dictionary_tags()``'s table, or a function that returns it (read from the cache on first
+        use), else it is read from jieba's dictionary when first needed."""
         if state is None:
             self.user_words = sorted({w for w in user_words if w and not _HAS_PUNCT.search(w)})
         else:
             self.user_words = list(user_words)
         self._state = state
         self._tokenizer: jieba.Tokenizer | None = None
+        self._tags = tags
         self._lock = threading.Lock()
 
     def initialize(self) -> Segmenter:
@@ -128,6 +165,29 @@ class Segmenter:
     def tokens(self, text: str) -> Tokens:
         words = tuple(self.tokenizer.tokenize(text, HMM=True))
         return Tokens(words, frozenset(s for _, s, _ in words), frozenset(e for _, _, e in words))
+
+    @property
+    def tags(self) -> dict[str, str] | TagTable:
+        """``dictionary_tags()`` (or the cache's ``TagTable`` of it), loaded on first use."""
+        with self._lock:
+            if not isinstance(self._tags, (dict, TagTable)):
+                self._tags = self._tags() if callable(self._tags) else dictionary_tags()
+            return self._tags
+
+    def tagged(self, text: str) -> list[tuple[str, str]]:
+        """Each word of ``text`` (as ``tokens`` cuts it) with its part of speech: the dictionary's
+        tag; ``USER`` for a word we added; for a word the HMM found (not in the dictionary), the
+        tag of its last character (a Chinese compound takes its head's class: 开太高 → 高, an
+        adjective), else ``USER``."""
+        tags, freq = self.tags, self.tokenizer.FREQ
+        out = []
+        for word, _, _ in self.tokens(text).words:
+            tag = tags.get(word)
+            if tag is None:
+                known = word in self._core_words or (freq.get(word) or 0) > 0
+                tag = USER if known else tags.get(word[-1], USER)
+            out.append((word, tag))
+        return out
 
     def is_dictionary_word(self, word: str) -> bool:
         """A word jieba knows from its dictionary, not one its HMM invented or we added."""

@@ -178,3 +178,16 @@ def test_empty_or_unreadable_input_is_refused_before_the_lexicon_loads(content, 
     r = huashu("analyze", str(path), stdin="", env={"HUASHU_CACHE": str(tmp_path / "cache")})
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and str(path) in r.stderr, r.stderr
     assert not (tmp_path / "cache").exists()  # nothing compiled, nothing cached
+
+
+def test_the_parts_of_speech_round_trip(fresh, tmp_path):
+    """The cached tag table answers every dictionary word as the table it was built from."""
+    compile_lexicon(cache_dir=tmp_path)
+    cached = compile_lexicon(cache_dir=tmp_path)
+    built = fresh.segmenter.tags
+    table = cached.segmenter.tags
+    assert isinstance(table, cache.TagTable)
+    assert all(table.get(w) == t for w, t in built.items())
+    assert table.get("不在词典里的词") is None
+    text = "小林帮您登记了工单A123，这款是M码哦"
+    assert cached.segmenter.tagged(text) == fresh.segmenter.tagged(text)

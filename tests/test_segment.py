@@ -24,3 +24,25 @@ def test_private_tokenizer_does_not_touch_jieba_global():
     jieba.dt.initialize()
     Engine().initialize()
     assert jieba.dt.FREQ and "你搞错了" not in jieba.dt.FREQ  # our user words live in our own tokenizer only
+
+
+def test_words_carry_the_dictionarys_part_of_speech(engine: Engine):
+    """What the rewriter's content check reads (``Segmenter.tagged``): jieba's dictionary tags,
+    ``x`` for the lexicon's own words, a head character's tag for a word the HMM found."""
+    tagged = dict(engine.segmenter.tagged("小林帮您登记了工单，你搞错了吧"))
+    assert tagged["工单"] == "n" and tagged["登记"] == "v" and tagged["小林"] == "nr"
+    assert tagged["你搞错了吧"] == "x"  # a lexicon literal added to the dictionary
+    tagged = dict(engine.segmenter.tagged("嗯热水器温度是你自己开太高了"))
+    assert tagged["热水器"] == "n"
+    assert tagged["开太高"] == "a"  # not in the dictionary: 高's tag
+
+
+def test_the_dictionarys_tags_are_jiebas_own():
+    """The table read from jieba's dictionary file agrees with jieba.posseg's on every word."""
+    import jieba.posseg
+
+    from analyzer.segment import dictionary_tags
+
+    ours = dictionary_tags()
+    theirs = jieba.posseg.POSTokenizer(jieba.Tokenizer()).word_tag_tab
+    assert len(ours) > 300_000 and ours == theirs
