@@ -32,11 +32,10 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
 
 from .model import Transcript
 from .normalize import normalize
-from .resources import CORPORA
+from .resources import CORPORA, read_yaml
 
 CALLMETA_FILE = CORPORA / "callmeta.yaml"
 CHANNELS = ("call", "chat")
@@ -52,7 +51,7 @@ _HANZI_NAME = r"[\u4e00-\u9fff]{2,3}?"
 @cache
 def _cues() -> dict[str, Any]:
     with open(CALLMETA_FILE, encoding="utf-8") as f:
-        return yaml.safe_load(f)
+        return read_yaml(f)
 
 
 @cache

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from .lexicon import SLOT, load_categories
 from .model import HuashuError
-from .resources import DEV_SET, HANDBOOK_PHRASES
+from .resources import DEV_SET, HANDBOOK_PHRASES, read_yaml
 
 NONE = "none"
 
@@ -75,7 +74,7 @@ def load_dataset(path: str | Path | None = None) -> list[Item]:
 
 
 def load_handbook_phrases() -> dict[str, list[dict[str, str]]]:
-    return yaml.safe_load(HANDBOOK_PHRASES.read_text(encoding="utf-8"))
+    return read_yaml(HANDBOOK_PHRASES.read_text(encoding="utf-8"))
 
 
 def substring_baseline() -> Callable[[str], set[str]]:

@@ -10,10 +10,9 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-import yaml
 
 from .lexicon import load_categories
-from .resources import CORPORA
+from .resources import CORPORA, read_yaml
 
 LABELS_FILE = CORPORA / "report_labels.yaml"
 LANGS = ("zh", "en")
@@ -21,7 +20,7 @@ LANGS = ("zh", "en")
 
 @cache
 def labels() -> dict[str, Any]:
-    return yaml.safe_load(LABELS_FILE.read_text(encoding="utf-8"))
+    return read_yaml(LABELS_FILE.read_text(encoding="utf-8"))
 
 
 def _lang(lang: str) -> str:

@@ -35,7 +35,7 @@ import yaml
 
 from .model import HuashuError
 from .normalize import normalize
-from .resources import CATEGORIES_FILE, CHECKS_FILE, HANDBOOK_DIR
+from .resources import CATEGORIES_FILE, CHECKS_FILE, HANDBOOK_DIR, read_yaml
 
 SLOT = "……"
 _SLOT_RE = re.compile(r"…{1,2}|\.{3,6}")
@@ -57,7 +57,7 @@ class Category:
 
 @lru_cache(maxsize=1)
 def load_categories() -> dict[str, Category]:
-    data = yaml.safe_load(CATEGORIES_FILE.read_text(encoding="utf-8"))
+    data = read_yaml(CATEGORIES_FILE.read_text(encoding="utf-8"))
     return {c["id"]: Category(c["id"], c["name_zh"], c["name_en"], c["section"]) for c in data}
 
 
@@ -292,7 +292,7 @@ def _parse_checks(raw: dict[str, Any]) -> Checks:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return read_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise LexiconError(f"{path}: 无法读取词库 / cannot read lexicon: {exc.strerror}") from None
     except yaml.YAMLError as exc:

@@ -45,14 +45,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from .resources import PRIVACY_FILE
+from .resources import PRIVACY_FILE, read_yaml
 
 
 def _load(path: Path = PRIVACY_FILE) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return read_yaml(fh)
 
 
 _DATA = _load()

@@ -61,3 +61,16 @@ def default_cache_dir() -> Path:
         return root / ".cache" / "huashu"
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "huashu"
+
+
+def read_yaml(source):
+    """A YAML document (a path, a string or an open file) read by libyaml's safe loader when
+    PyYAML was built with it (~10x faster than the pure-Python one: the rewrite transforms alone
+    took 0.3 s of a cold ``huashu check``), else by the pure-Python safe loader; both accept
+    exactly the same safe YAML."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if isinstance(source, Path):
+        source = source.read_text(encoding="utf-8")
+    return yaml.load(source, Loader=loader)  # noqa: S506 - a safe loader

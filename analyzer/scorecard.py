@@ -45,6 +45,7 @@ import yaml
 from .model import AGENT, CUSTOMER, HuashuError, Transcript, Turn
 from .normalize import normalize
 from .resources import SCORECARD_FILE as DEFAULT_FILE
+from .resources import read_yaml
 
 CHANNELS = ("call", "chat")
 # Characters that count as speech: letters, digits, CJK ideographs (not punctuation or spaces).
@@ -68,7 +69,7 @@ def _merge(base: Any, override: Any) -> Any:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = read_yaml(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ScorecardError(f"{path}: 无法读取 / cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import yaml
 
 from .lexicon import Checks
 from .normalize import normalize
-from .resources import MODEL_SPANS_FILE
+from .resources import MODEL_SPANS_FILE, read_yaml
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ class SpanRules:
 
     @classmethod
     def load(cls, checks: Checks, path=MODEL_SPANS_FILE) -> SpanRules:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path.read_text(encoding="utf-8"))
         norm = lambda words: tuple(normalize(w).text for w in words)  # noqa: E731
         return cls(
             fillers=frozenset(norm(raw["filler_words"])), marks=frozenset(raw["filler_marks"]),

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import yaml
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from analyzer.lexicon import load_categories
-from analyzer.resources import CORPORA
+from analyzer.resources import CORPORA, read_yaml
 
 from . import store
 from .errors import ApiError
@@ -60,7 +59,7 @@ class Reason:
 @cache
 def reasons() -> dict[str, Reason]:
     """Every reason code, in file order: ``{code: Reason}``; a malformed file fails at load."""
-    raw = yaml.safe_load(REASONS_FILE.read_text(encoding="utf-8"))
+    raw = read_yaml(REASONS_FILE.read_text(encoding="utf-8"))
     found: dict[str, Reason] = {}
     for verdict in store.VERDICTS:
         for entry in raw.get(verdict) or []:

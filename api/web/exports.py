@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from analyzer.cells import escape_cell, write_xlsx
 from analyzer.lexicon import load_categories
+from analyzer.resources import read_yaml
 
 from . import data, find, i18n
 from .pages import Reader, render
@@ -40,7 +40,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @cache
 def _words() -> dict[str, Any]:
-    return yaml.safe_load(HEADERS.read_text(encoding="utf-8"))
+    return read_yaml(HEADERS.read_text(encoding="utf-8"))
 
 
 def both(entry: Mapping[str, str]) -> str:

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-import yaml
 from starlette.requests import HTTPConnection
+
+from analyzer.resources import read_yaml
 
 LANGS = ("zh", "en")
 DEFAULT = "zh"
@@ -23,7 +24,7 @@ HTML_LANG = {"zh": "zh-CN", "en": "en"}
 @cache
 def strings() -> dict[str, dict[str, str]]:
     """``{key: {"zh": ..., "en": ...}}``; a key without both languages is an error at load time."""
-    data = yaml.safe_load(STRINGS.read_text(encoding="utf-8"))
+    data = read_yaml(STRINGS.read_text(encoding="utf-8"))
     for key, entry in data.items():
         if not isinstance(entry, dict) or any(not isinstance(entry.get(lang), str) for lang in LANGS):
             raise ValueError(f"{STRINGS.name}: {key} needs a zh and an en string")
