@@ -325,19 +325,22 @@ class Fuser:
     def tagged_span(self, norm: Normalized, tagged, category: str) -> tuple[int, int]:
         """Rule 3's span over the normalised text: the tagger's run of pieces for ``category``
         (``models.tagger.TaggerOutput.span``), widened to whole jieba words (a span never cuts a
-        word) and trimmed of punctuation; the whole first clause when the tagger marks nothing."""
+        word), trimmed of punctuation and of the edge words ``SpanRules.trim`` drops (是你… →
+        你…, …啊); the whole first clause when the tagger marks nothing."""
         text = norm.text
         clauses = self.clauses(text)
         found = tagged.span(self.policy.labels, category) if tagged is not None else None
         if found is None:
             return clauses[0] if clauses else (0, len(text))
         s, e = _trim(text, found[0], found[1])
-        for _, ws, we in self.segmenter.tokens(text).words:
+        words = self.segmenter.tokens(text).words
+        for _, ws, we in words:
             if ws < s < we:
                 s = ws
             if ws < e < we:
                 e = we
         s, e = _trim(text, s, e)
+        s, e = self.span_rules.trim(text, s, e, words)
         if s >= e:
             return next((c for c in clauses if c[0] <= found[0] < c[1]), clauses[0] if clauses else (0, len(text)))
         return s, e

@@ -35,6 +35,9 @@ class SpanRules:
     veto_counter_examples: tuple[str, ...] = ()
     examples: tuple[dict[str, Any], ...] = ()
     counter_examples: tuple[dict[str, Any], ...] = ()
+    leading: frozenset[str] = frozenset()  # dropped from a span's start before a person
+    persons: tuple[str, ...] = ()
+    trim_examples: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def load(cls, checks: Checks, path=MODEL_SPANS_FILE) -> SpanRules:
@@ -52,7 +55,25 @@ class SpanRules:
             veto_counter_examples=tuple(raw.get("veto_counter_examples") or ()),
             examples=tuple(raw.get("examples") or ()),
             counter_examples=tuple(raw.get("counter_examples") or ()),
+            leading=frozenset(norm(raw.get("span_leading") or ())), persons=norm(raw.get("span_persons") or ()),
+            trim_examples=tuple(raw.get("trim_examples") or ()),
         )
+
+    def trim(self, text: str, start: int, end: int, words) -> tuple[int, int]:
+        """A model-only span's edges over the normalised ``text``: leading ``span_leading`` words
+        dropped while a ``span_persons`` word follows (是你自己选错了 → 你自己选错了), then the
+        trailing particles (checks.yaml) dropped; at least 2 characters stay. ``words``: the
+        text's (word, start, end) from the segmenter."""
+        inside = [(w, ws) for w, ws, we in words if start <= ws and we <= end]
+        i = 0
+        while (i + 1 < len(inside) and inside[i][0] in self.leading and end - inside[i + 1][1] >= 2
+               and any(text.startswith(p, inside[i + 1][1]) for p in self.persons)):
+            i += 1
+        if i:
+            start = inside[i][1]
+        while end - start > 2 and text[end - 1] in self.checks.trailing_particles:
+            end -= 1
+        return start, end
 
     def only_fillers(self, words: str) -> bool:
         """Whether ``words`` is one character or nothing but filler words and marks."""

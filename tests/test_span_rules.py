@@ -78,3 +78,13 @@ def test_the_model_may_veto_a_lexicon_flag_only_in_a_listed_context():
     assert policy.decide([("refusal", 0.6)], probs, vetoable=[True]) == []
     kept = policy.decide([("refusal", 0.6)], probs, vetoable=[False])
     assert [d.category for d in kept] == ["refusal"] and kept[0].confidence < 0.4
+
+
+@pytest.mark.parametrize("item", RULES.trim_examples, ids=lambda i: i["text"])
+def test_trim_example(item, engine):
+    """A model-only span's edges (``SpanRules.trim``): the copula or filler before a person and
+    the trailing particles go, what carries the trigger stays."""
+    text, start, end = _span(item)
+    words = engine.segmenter.tokens(text).words
+    s, e = RULES.trim(text, start, end, words)
+    assert text[s:e] == normalize(item["shown"]).text
