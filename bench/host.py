@@ -1,4 +1,4 @@
-"""What a bench result says about the machine it ran on (shared by run_all.py and model_speed.py)."""
+"""What a bench result says about the machine it ran on (shared by run_all.py, model_speed.py and api_load.py)."""
 from __future__ import annotations
 
 import platform
