@@ -9,7 +9,7 @@ Systems (each measured in a fresh subprocess of its own, one after the other):
   beforehand, untimed): one pass gives probabilities, tags and the sentence vector;
 - ``torch``: ``TriggerClassifier.outputs`` alone, the same network and artefact in torch (the
   export's reference; needs the base model in the cache and ``trigger.safetensors``);
-- ``previous``: ``Engine(model=True)`` of commit ``28e7446`` (before issue #13), run from a
+- ``previous``: ``Engine(model=True)`` of commit ``--previous`` (default ``28e7446``, before issue #13), run from a
   temporary ``git worktree`` with ``PYTHONPATH`` pointing at it: torch, model-only spans found by
   occlusion, its own ``models/trigger``. The worktree is removed at the end.
 
@@ -53,14 +53,14 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-PREVIOUS = "28e7446"  # the last commit before issue #13's serving work
+PREVIOUS = "28e7446"  # the last commit before issue #13's serving work (the torch path); --previous
 SYSTEMS = ("lexicon", "fused", "tagger", "torch", "previous")
 LABELS = {
     "lexicon": "lexicon alone (`Engine()`)",
     "fused": "fused, ONNX (`Engine(model=True)`)",
     "tagger": "tagger alone, ONNX (`Tagger.run`, no gate)",
     "torch": "same network in torch (`TriggerClassifier.outputs`, no gate)",
-    "previous": f"previous fused torch path (commit {PREVIOUS}, occlusion spans)",
+    "previous": "previous fused path (commit {previous})",
 }
 # issue #13's targets: (what, comparison, value)
 TARGETS = {
@@ -317,15 +317,15 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def make_worktree(where: Path) -> tuple[Path | None, str]:
-    """A detached worktree of ``PREVIOUS`` at ``where``; (path, "") or (None, why not)."""
+def make_worktree(where: Path, commit: str = PREVIOUS) -> tuple[Path | None, str]:
+    """A detached worktree of ``commit`` at ``where``; (path, "") or (None, why not)."""
     if where.exists():
         remove_worktree(where)
         shutil.rmtree(where, ignore_errors=True)
-    done = subprocess.run(["git", "worktree", "add", "--detach", str(where), PREVIOUS], cwd=REPO,
+    done = subprocess.run(["git", "worktree", "add", "--detach", str(where), commit], cwd=REPO,
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        return None, f"`git worktree add {PREVIOUS}` failed: {last_line(done.stderr)}"
+        return None, f"`git worktree add {commit}` failed: {last_line(done.stderr)}"
     return where, ""
 
 
@@ -417,14 +417,14 @@ def machine() -> str:
 def render(ctx: dict, rows: list[dict], cold: list[dict] | None, report: dict | None) -> str:
     la0, la1 = ctx["load_start"], ctx["load_end"]
     lines = [
-        "# Model speed: lexicon vs fused ONNX vs the tagger vs torch vs the previous torch path",
+        "# Model speed: lexicon vs fused ONNX vs the tagger vs torch vs a previous commit",
         "",
         f"`{ctx['command']}` — {ctx['date']} UTC, {ctx['minutes']:.1f} min. Machine: {ctx['machine']}.",
         (f"Load average (1/5/15 min) at the start {la0[0]:.2f}/{la0[1]:.2f}/{la0[2]:.2f}, at the end "
          f"{la1[0]:.2f}/{la1[1]:.2f}/{la1[2]:.2f}; other work on the machine during the run (its busy CPU time "
          f"less this run's own): {max(0.0, ctx['other_cpu']):,.0f} CPU-seconds, "
          f"{max(0.0, ctx['other_cpu']) / (60 * ctx['minutes']):.2f} of the {os.cpu_count()} cores on average. Inference threads: {ctx['threads']}. Trigger artefact: "
-         f"`{ctx['artefact']}`; the previous commit ({PREVIOUS}) reads its own `models/trigger` "
+         f"`{ctx['artefact']}`; the previous commit ({ctx['previous']}) reads its own `models/trigger` "
          f"(a temporary `git worktree`, removed after the run)."),
         (f"Bench corpus (`bench/corpus.py`): {ctx['n']:,} utterances for batch 64, the first {ctx['latency']:,} "
          f"of them one at a time for batch 1 and latency. Real text: {ctx['real_note']}. A measurement stops "
@@ -438,7 +438,7 @@ def render(ctx: dict, rows: list[dict], cold: list[dict] | None, report: dict | 
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
-        name = LABELS[row["system"]]
+        name = LABELS[row["system"]].format(previous=ctx["previous"])
         if "error" in row:
             lines.append(f"| {name} | not available: {row['error']} | | | | | | | | |")
             continue
@@ -456,7 +456,7 @@ def render(ctx: dict, rows: list[dict], cold: list[dict] | None, report: dict | 
     ok = {r["system"]: r for r in rows if "error" not in r}
     if "fused" in ok and "previous" in ok:
         f, p = ok["fused"], ok["previous"]
-        lines += ["", (f"Fused ONNX vs the previous fused torch path: batch 64 {f['batch64']['ups'] / p['batch64']['ups']:.1f}× "
+        lines += ["", (f"Fused ONNX vs the previous commit's fused path ({ctx['previous']}): batch 64 {f['batch64']['ups'] / p['batch64']['ups']:.1f}× "
                        f"the utterances/s on the bench corpus"
                        + (f", {f['real64']['ups'] / p['real64']['ups']:.1f}× on real text" if f.get("real64") and p.get("real64") else "")
                        + f", batch-1 p99 {p['batch1']['p99']:.1f} → {f['batch1']['p99']:.1f} ms, "
@@ -500,8 +500,8 @@ def render(ctx: dict, rows: list[dict], cold: list[dict] | None, report: dict | 
                 steady = f"{r['utterances'] / r['steady']:,.0f}" if r["steady"] > 0.5 else "- (one chunk)"
                 lines.append(f"| {code} | {name} | {r['calls']:,} | {r['utterances']:,} | {r['seconds']:.1f} | "
                              f"{r['utterances'] / r['seconds']:,.0f} | {r['startup']:.1f} | {steady} |")
-    lines += ["", (f"Codes: `current` = this checkout (ONNX Runtime), `previous` = commit {PREVIOUS} "
-                   "(torch, occlusion spans).")]
+    lines += ["", f"Codes: `current` = this checkout (ONNX Runtime), `previous` = commit {ctx['previous']}"
+              + (" (torch, occlusion spans)." if ctx["previous"] == PREVIOUS else ".")]
     return "\n".join(lines) + "\n"
 
 
@@ -518,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-cold", action="store_true", help="skip the cold starts")
     ap.add_argument("--no-report", action="store_true", help="skip the report runs")
     ap.add_argument("--out", default=str(BENCH / "MODEL_RESULTS.md"))
+    ap.add_argument("--previous", default=PREVIOUS, help=f"the commit of the previous system and cold starts (default {PREVIOUS}: the torch path)")
     # internal: one system in a fresh process
     ap.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
     ap.add_argument("--report-worker", action="store_true", help=argparse.SUPPRESS)
@@ -559,7 +560,7 @@ def main(argv: list[str] | None = None) -> int:
     timeout = max(600.0, 8 * size["seconds"] + 300)
     try:
         if "previous" in systems:
-            worktree, why = make_worktree(Path(tempfile.gettempdir()) / "huashu-prev")
+            worktree, why = make_worktree(Path(tempfile.gettempdir()) / "huashu-prev", args.previous)
             if worktree is None:
                 log(f"previous commit not available: {why}")
             else:
@@ -590,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
            "threads": cfg.threads or "default (the cores, at most 8)",
            "artefact": cfg.model_dir or str(TRIGGER_DIR.relative_to(REPO)), "n": size["n"],
            "latency": size["latency"], "seconds": size["seconds"], "real_note": real_note, "runs": size["runs"],
-           "calls": size["calls"]}
+           "calls": size["calls"], "previous": args.previous}
     text = render(ctx, rows, cold, report)
     Path(args.out).write_text(text, encoding="utf-8")
     print(text)
