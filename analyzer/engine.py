@@ -125,22 +125,33 @@ class Engine:
 
         if self.rewriter is None:
             self.rewriter = Rewriter(self)
-        # the lexicon's engine takes the first rewrite; the model may refuse it and want the next
+        # the lexicon's engine takes the first rewrite; the model may refuse it and want the next,
+        # asked for only then (one model pass per round over the utterances still without one)
         limit = 3 if self.model and self.fuser is not None else 1
-        work = [(t, f, self.rewriter.rewrites(t, f, script, limit)) for t, f in zip(texts, flags) if f]
-        clean: dict[str, bool] = {}
-        if self.model and self.fuser is not None:
-            pending = list(dict.fromkeys(r for _, _, rs in work for r in rs))
-            if pending:
-                benign = [self.lexicon_check(r)[1] for r in pending]
-                rows = self.fuser.probabilities(pending, [0] * len(pending))
-                for r, row, harmless in zip(pending, rows, benign):
-                    clean[r] = row is None or not self.fuser.policy.decide([], row, harmless)
-        for text, found, options in work:
-            best = next((r for r in options if clean.get(r, True)), "")
-            promise = promise_of(text, best, self.rewriter.t)
+        work = [(t, f) for t, f in zip(texts, flags) if f]
+        options = [self.rewriter.variants(t, f, script, limit) for t, f in work]
+        best = [""] * len(work)
+        todo = list(range(len(work)))
+        while todo:
+            tried = {i: r for i in todo if (r := next(options[i], None)) is not None}
+            clean = self._model_clean(list(dict.fromkeys(tried.values())))
+            for i, r in tried.items():
+                if clean.get(r, True):
+                    best[i] = r
+            todo = [i for i, r in tried.items() if not clean.get(r, True)]
+        for (text, found), rewrite in zip(work, best):
+            promise = promise_of(text, rewrite, self.rewriter.t)
             for f in found:
-                f.rewrite, f.promise = best, promise
+                f.rewrite, f.promise = rewrite, promise
+
+    def _model_clean(self, rewrites: list[str]) -> dict[str, bool]:
+        """Per rewrite, whether the model leaves it unflagged (all clean without the model)."""
+        if not rewrites or not self.model or self.fuser is None:
+            return {}
+        benign = [self.lexicon_check(r)[1] for r in rewrites]
+        rows = self.fuser.probabilities(rewrites, [0] * len(rewrites))
+        return {r: row is None or not self.fuser.policy.decide([], row, harmless)
+                for r, row, harmless in zip(rewrites, rows, benign)}
 
     def _flag(self, m: Match, norm: Normalized, script: str, rechecked: dict[tuple[str, int, int], bool]) -> Flag:
         start, end = norm.to_original(m.start, m.end)

@@ -252,19 +252,24 @@ class Rewriter:
     def rewrites(self, text: str, flags: Sequence[Flag], script: str | None = None, limit: int = 3) -> list[str]:
         """Up to ``limit`` whole-utterance rewrites handling every flag, best first, each passing
         the checks (the lexicon's; the model's is the engine's). Empty when none passes."""
+        return list(self.variants(text, flags, script, limit))
+
+    def variants(self, text: str, flags: Sequence[Flag], script: str | None = None, limit: int = 3):
+        """``rewrites``, built one at a time as they are asked for (the engine asks for the next
+        only when the model refuses the last)."""
         if not flags or len(text) > MAX_CHARS or len(flags) > MAX_FLAGS:
-            return []  # beyond what an agent says in one turn: the advice stays, no rewrite
+            return  # beyond what an agent says in one turn: the advice stays, no rewrite
         script = script or detect_script(text)
         # a model-only flag's span is where the classifier looked, not a matched phrase: the words
         # inside it are kept too (a rewrite may not drop a clause the span happened to cover)
         spans = [(f.start, f.end) for f in flags if f.source != "model"]
         keep = self.content_words(text, spans) + self.slot_words(text)
-        out: list[str] = []
+        seen: set[str] = set()
         for variant in range(limit):
             done = self._one(text, flags, script, keep, variant)
-            if done and done not in out:
-                out.append(done)
-        return out
+            if done and done not in seen:
+                seen.add(done)
+                yield done
 
     def _one(self, text: str, flags: Sequence[Flag], script: str, keep: list[str], variant: int) -> str | None:
         cur = text

@@ -189,3 +189,17 @@ def test_full_width_and_traditional_keep_their_form(engine):
     _, rewrite = _rewrite(engine, "您必須本人到營業廳辦理補卡。")
     assert rewrite == "請您本人到營業廳辦理補卡。"
     assert normalize(rewrite).text == "请您本人到营业厅办理补卡。"
+
+
+def test_variants_come_one_at_a_time_and_equal_the_list(engine):
+    """The engine asks for the next variant only when the model refuses the last one."""
+    import types
+
+    from analyzer.rewriter import Rewriter
+
+    rw = Rewriter(engine)
+    text = "你必须先把身份证复印件传过来，不然没法办。"
+    flags = engine.check(text)
+    lazy = rw.variants(text, flags, limit=3)
+    assert isinstance(lazy, types.GeneratorType)
+    assert list(lazy) == rw.rewrites(text, flags, limit=3) != []
