@@ -112,9 +112,11 @@ class SpanRules:
         return next((name for name, rx in self.veto_contexts if rx.search(clause)), None)
 
     def _clause_start(self, text: str, pos: int) -> int:
+        """Back from ``pos`` to a clause break, or to the end of a condition closed by 的话 (如果商家
+        不同意的话客服没办法…: the no after it is not in the condition)."""
         breaks = set(self.checks.clause_breaks) - {" "}
         i = pos
-        while i > 0 and text[i - 1] not in breaks:
+        while i > 0 and text[i - 1] not in breaks and not (i >= 2 and text[i - 2:i] == "的话"):
             i -= 1
         return i
 

@@ -88,3 +88,14 @@ def test_trim_example(item, engine):
     words = engine.segmenter.tokens(text).words
     s, e = RULES.trim(text, start, end, words)
     assert text[s:e] == normalize(item["shown"]).text
+
+
+def test_a_condition_closed_by_dehua_is_not_the_context_of_the_no_after_it():
+    """如果…的话 ends a clause: the model may not veto the no that follows it as a 'condition'."""
+    text = normalize("要是商家不同意的话客服没办法直接给您退款").text
+    start = text.index("没办法")
+    clause = RULES.clause(text, start, len(text), RULES.veto_reach)
+    assert clause == "客服没办法直接给您退款" and RULES.veto_context(clause) is None
+    inside = normalize("如果没办法退的话我再帮您问问").text
+    s = inside.index("没办法")
+    assert RULES.veto_context(RULES.clause(inside, s, s + 3, RULES.veto_reach)) == "condition"
