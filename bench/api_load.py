@@ -163,6 +163,16 @@ def make_key(http: httpx.Client, admin_key: str, role: str, name: str = "bench")
 
 
 # -- the load --------------------------------------------------------------------------------
+def timed_suggest(http: httpx.Client, text: str) -> tuple[float, bool]:
+    """One ``POST /v1/suggest``: its wall time in seconds and whether it answered 200."""
+    t0 = time.perf_counter()
+    try:
+        ok = http.post("/v1/suggest", json={"text": text}).status_code == 200
+    except httpx.HTTPError:
+        ok = False
+    return time.perf_counter() - t0, ok
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     """The ``q`` quantile of already sorted values (``q=0.99``: p99), as this bench has always taken it."""
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
@@ -185,12 +195,8 @@ def level(url: str, key: str, texts: list[str], clients: int, requests: int, max
             http.get("/healthz")  # connect before the clock starts
             start.wait()
             while (n := next(counter)) < requests and time.perf_counter() < deadline:
-                t0 = time.perf_counter()
-                try:
-                    ok = http.post("/v1/suggest", json={"text": texts[n % len(texts)]}).status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                mine.append(time.perf_counter() - t0)
+                seconds, ok = timed_suggest(http, texts[n % len(texts)])
+                mine.append(seconds)
                 bad += not ok
         with lock:
             latencies.extend(mine)
@@ -303,12 +309,8 @@ def soak(url: str, pid: int, agent: str, supervisor: str, texts: list[str], seco
         mine, bad, n = [], 0, offset
         with httpx.Client(base_url=url, headers=bearer(agent), timeout=30) as http:
             while not stop.is_set():
-                t0 = time.perf_counter()
-                try:
-                    ok = http.post("/v1/suggest", json={"text": texts[n % len(texts)]}).status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                mine.append(time.perf_counter() - t0)
+                seconds, ok = timed_suggest(http, texts[n % len(texts)])
+                mine.append(seconds)
                 bad += not ok
                 n += clients
         with lock:
