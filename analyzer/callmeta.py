@@ -32,7 +32,6 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-
 from .model import Transcript
 from .normalize import normalize
 from .resources import CORPORA, read_yaml

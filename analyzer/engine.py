@@ -163,9 +163,7 @@ class Engine:
             (retriggering if again else good).append(suggestion)
         suggestions = good or retriggering  # the handbook's advice; the rewrite is analyzer.rewriter's
         rewrite = apply(original, start, end, suggestions[0])  # a catalyst takes the particle along
-        shown = m.end  # the span shown leaves sentence-final particles out (checks.yaml trailing_particles)
-        while shown - m.start > 2 and norm.text[shown - 1] in self.lexicon.checks.trailing_particles:
-            shown -= 1
+        shown = self.lexicon.checks.shown_end(norm.text, m.start, m.end)  # sentence-final particles left out
         start, end = norm.to_original(m.start, shown)
         return Flag(
             start=start, end=end, text=original[start:end], category=m.entry.category,

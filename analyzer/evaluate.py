@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 from .lexicon import SLOT, load_categories
 from .model import HuashuError
 from .resources import DEV_SET, HANDBOOK_PHRASES, read_yaml

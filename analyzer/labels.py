@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-
 from .lexicon import load_categories
 from .resources import CORPORA, read_yaml
 

@@ -147,6 +147,13 @@ class Checks:
     follow_window: int = 40
     trailing_particles: str = ""  # sentence-final particles a flag's span leaves out (你搞错了吧 → 你搞错了)
 
+    def shown_end(self, text: str, start: int, end: int) -> int:
+        """The end of the span [start, end) of ``text`` as shown: trailing particles left out,
+        at least 2 characters kept (the lexicon's flags and the model's alike)."""
+        while end - start > 2 and text[end - 1] in self.trailing_particles:
+            end -= 1
+        return end
+
 
 @dataclass
 class Lexicon:

@@ -45,7 +45,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-
 from .resources import PRIVACY_FILE, read_yaml
 
 

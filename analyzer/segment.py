@@ -76,7 +76,7 @@ class PrefixDict:
         return dict(zip(self._words, self._counts.tolist()))
 
 
-USER = "x"  # ... of a word we added (the lexicon's literals), as jieba.posseg tags it
+USER = "x"  # the part of speech of a word we added (the lexicon's literals), as jieba.posseg tags it
 
 
 class TagTable:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-
 from .lexicon import Checks
 from .normalize import normalize
 from .resources import MODEL_SPANS_FILE, read_yaml
@@ -71,9 +70,7 @@ class SpanRules:
             i += 1
         if i:
             start = inside[i][1]
-        while end - start > 2 and text[end - 1] in self.checks.trailing_particles:
-            end -= 1
-        return start, end
+        return start, self.checks.shown_end(text, start, end)
 
     def only_fillers(self, words: str) -> bool:
         """Whether ``words`` is one character or nothing but filler words and marks."""
