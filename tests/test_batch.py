@@ -3,7 +3,6 @@ self-contained HTML report and one annotated page per call out; the same tables 
 cluster of 2 worker processes."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -17,12 +16,10 @@ from analyzer.batch import Options, find_files, run_report
 from analyzer.batch_report import TABLES
 from analyzer.callmeta import UNKNOWN_AGENT
 from analyzer.model import HuashuError
+from script_support import load_bench
 
 REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("batch_speed", REPO / "bench" / "batch_speed.py")
-batch_speed = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(batch_speed)
-make_corpus = batch_speed.make_corpus
+make_corpus = load_bench("batch_speed").make_corpus
 
 OPTIONS = Options.of(sentiment="none")
 N_CALLS = 30

@@ -2,26 +2,19 @@
 targets, and the results tables (no server started here)."""
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from analyzer.ingest import parse_transcript
+from script_support import load_bench
 
-REPO = Path(__file__).resolve().parents[1]
 MiB = 2 ** 20
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("api_load", REPO / "bench" / "api_load.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["api_load"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("api_load")
 
 
 def test_growth_percentile_and_verdicts(bench):

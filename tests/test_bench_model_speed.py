@@ -2,24 +2,17 @@
 previous-commit worktree, no cold starts or reports), and its helpers pick the right figures."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from script_support import load_bench
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("model_speed", REPO / "bench" / "model_speed.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["model_speed"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("model_speed")
 
 
 def test_percentile_and_verdicts(bench):

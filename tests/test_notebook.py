@@ -1,13 +1,13 @@
 """The analyst notebook (notebooks/analyst.ipynb) runs top to bottom on a small generated report."""
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
 import pytest
 
 from analyzer.batch import Options, run_report
+from script_support import load_bench
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "analyst.ipynb"
@@ -17,9 +17,7 @@ def test_notebook_runs_on_a_report(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
-    spec = importlib.util.spec_from_file_location("batch_speed", REPO / "bench" / "batch_speed.py")
-    batch_speed = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(batch_speed)
+    batch_speed = load_bench("batch_speed")
     batch_speed.make_corpus(tmp_path / "corpus", 12)
     out = tmp_path / "report"
     run_report([tmp_path / "corpus"], out, options=Options.of(sentiment="none"), progress=False, xlsx=False,
